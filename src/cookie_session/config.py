@@ -1,0 +1,448 @@
+"""SessionConfig: every session setting, validated before a request is served.
+
+Values come from code (``SessionConfig(secret_key=...)``, which never reads the environment) or
+from the deployment (``SessionConfig.from_env()``: overrides, environment variables, an env file,
+a secrets directory, then defaults). Whatever the source, every problem is reported in one
+:class:`pydantic.ValidationError`, and no secret ever appears in it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final, Generic, Literal, Self, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+__all__ = [
+    "MAX_AGE_LIMIT",
+    "MIN_SECRET_DISTINCT_CHARACTERS",
+    "MIN_SECRET_LENGTH",
+    "ConfigSource",
+    "LoadedConfig",
+    "SameSite",
+    "SessionConfig",
+]
+
+MIN_SECRET_LENGTH: Final = 32
+MIN_SECRET_DISTINCT_CHARACTERS: Final = 8
+MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
+"""Browsers cap a cookie's lifetime at 400 days (RFC 6265bis); a longer one is silently cut."""
+
+SameSite = Literal["lax", "strict", "none"]
+ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
+
+# RFC 9110 "tchar": what a cookie name may be made of (RFC 6265 says a token).
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 6265 path-value: printable ASCII except ";" (and no spaces, which browsers trim oddly).
+_COOKIE_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_NONE_WORDS = frozenset({"", "none", "null"})
+
+# Environment variable names, without the prefix, where they differ from the field name.
+_ENV_SUFFIXES: Final[Mapping[str, str]] = {"session_cookie": "COOKIE"}
+
+
+class _Unreadable:
+    """Stands in for a secret input that could not be used, so errors never echo the value."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"<{self.description}>"
+
+
+def _check_secret(secret: SecretStr) -> SecretStr:
+    value = secret.get_secret_value()
+    if len(value) < MIN_SECRET_LENGTH:
+        raise PydanticCustomError(
+            "secret_too_short",
+            "must be at least {min_length} characters long, got {length}",
+            {"min_length": MIN_SECRET_LENGTH, "length": len(value)},
+        )
+    if len(set(value)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        raise PydanticCustomError(
+            "secret_too_simple",
+            "must use at least {min_distinct} different characters, got {distinct}",
+            {"min_distinct": MIN_SECRET_DISTINCT_CHARACTERS, "distinct": len(set(value))},
+        )
+    return secret
+
+
+def _hide_secret(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value
+    if isinstance(value, str):
+        return SecretStr(value)
+    return _Unreadable(f"a {type(value).__name__}")
+
+
+def _hide_secrets(value: object) -> object:
+    if isinstance(value, str):
+        # From the environment: a JSON list. Decoded here rather than by pydantic-settings,
+        # whose decoding error would not be a ValidationError (and would quote the value).
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            return _Unreadable("invalid JSON")
+    if isinstance(value, list | tuple):
+        return tuple(_hide_secret(item) for item in value)
+    return _Unreadable(f"a {type(value).__name__}")
+
+
+def _refuse_unreadable(expected: str) -> Any:
+    def refuse(value: object) -> object:
+        if isinstance(value, _Unreadable):
+            raise PydanticCustomError(
+                "secret_type", "must be {expected}, got {got}", {"expected": expected, "got": value}
+            )
+        return value
+
+    return BeforeValidator(refuse)
+
+
+def _none_words_to_none(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in _NONE_WORDS:
+        return None
+    return value
+
+
+def _reject_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "must be a whole number of seconds, not a boolean")
+    return value
+
+
+def _empty_to_none(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _check_cookie_name(name: str) -> str:
+    if not _COOKIE_NAME.fullmatch(name):
+        raise PydanticCustomError(
+            "cookie_name",
+            "must be a non-empty token of ASCII letters, digits and !#$%&'*+-.^_`|~ "
+            "(no spaces, controls or ()<>@,;:\\\"/[]?={})",
+        )
+    return name
+
+
+def _check_path(path: str) -> str:
+    if not _COOKIE_PATH.fullmatch(path):
+        raise PydanticCustomError(
+            "cookie_path",
+            "must start with '/' and contain only printable ASCII without ';' or spaces",
+        )
+    return path
+
+
+def _check_domain(domain: str | None) -> str | None:
+    if domain is None:
+        return None
+    host = domain.removeprefix(".")
+    labels = host.split(".")
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    if is_ip or labels[-1].isdigit():
+        raise PydanticCustomError("cookie_domain", "must be a host name, not an IP address")
+    if len(host) > 253 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise PydanticCustomError(
+            "cookie_domain",
+            "must be a host name such as 'example.com' or '.example.com': letters, digits and "
+            "hyphens between dots, with no scheme, port, path, spaces or trailing dot",
+        )
+    return domain
+
+
+_Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
+
+
+class SessionConfig(BaseSettings):
+    """The validated settings of a session cookie.
+
+    ``SessionConfig(...)`` validates the values given in code and reads nothing else; use
+    :meth:`from_env` to read the deployment's environment, env file and secrets directory.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SESSION_",
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+        validate_default=True,
+    )
+
+    secret_key: Annotated[_Secret, _refuse_unreadable("a string")] = Field(
+        description="Signs every cookie. At least 32 characters and 8 different characters."
+    )
+    secret_key_fallbacks: Annotated[
+        tuple[_Secret, ...], NoDecode, _refuse_unreadable("a JSON list of strings")
+    ] = Field(
+        default=(),
+        description="Older keys still accepted when reading a cookie, never used to sign.",
+    )
+    session_cookie: Annotated[str, AfterValidator(_check_cookie_name)] = Field(
+        default="session", description="The cookie's name."
+    )
+    max_age: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_AGE_LIMIT)] | None,
+        BeforeValidator(_none_words_to_none),
+        BeforeValidator(_reject_bool),
+    ] = Field(
+        default=14 * 24 * 60 * 60,
+        description="Seconds a cookie stays valid; None for a cookie that ends with the browser.",
+    )
+    path: Annotated[str, AfterValidator(_check_path)] = Field(
+        default="/", description="The cookie's Path attribute."
+    )
+    same_site: Annotated[SameSite, BeforeValidator(_lower)] = Field(
+        default="lax", description="The cookie's SameSite attribute."
+    )
+    https_only: bool = Field(default=False, description="Sets the Secure attribute.")
+    domain: Annotated[
+        str | None,
+        BeforeValidator(_lower),
+        BeforeValidator(_empty_to_none),
+        AfterValidator(_check_domain),
+    ] = Field(default=None, description="The cookie's Domain attribute; None for this host only.")
+    partitioned: bool = Field(default=False, description="Sets the Partitioned (CHIPS) attribute.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Values in code are the whole truth: reading the environment is from_env's job.
+        return (init_settings,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hide_secret_inputs(cls, data: Any) -> Any:
+        """Wrap raw secrets before any field is validated, so that no error (not even one
+        rendered by an application's settings model that embeds this one) can print them."""
+        if isinstance(data, Mapping):
+            data = dict(data)
+            if "secret_key" in data:
+                data["secret_key"] = _hide_secret(data["secret_key"])
+            if "secret_key_fallbacks" in data:
+                data["secret_key_fallbacks"] = _hide_secrets(data["secret_key_fallbacks"])
+        return data
+
+    @model_validator(mode="after")
+    def _check_cookie_rules(self) -> Self:
+        """The rules browsers apply across attributes; a cookie breaking one is dropped."""
+        problems: list[tuple[tuple[str, ...], str]] = []
+        if self.same_site == "none" and not self.https_only:
+            problems.append(
+                (
+                    ("same_site", "https_only"),
+                    "same_site='none' requires https_only=True: browsers reject SameSite=None "
+                    "cookies without Secure",
+                )
+            )
+        if self.partitioned and not self.https_only:
+            problems.append(
+                (
+                    ("partitioned", "https_only"),
+                    "partitioned=True requires https_only=True: browsers reject Partitioned "
+                    "cookies without Secure",
+                )
+            )
+        name = self.session_cookie.lower()
+        if name.startswith("__secure-") and not self.https_only:
+            problems.append(
+                (
+                    ("session_cookie", "https_only"),
+                    "a session_cookie starting with '__Secure-' requires https_only=True",
+                )
+            )
+        if name.startswith("__host-") and (
+            not self.https_only or self.path != "/" or self.domain is not None
+        ):
+            problems.append(
+                (
+                    ("session_cookie", "https_only", "path", "domain"),
+                    "a session_cookie starting with '__Host-' requires https_only=True, "
+                    "path='/' and no domain",
+                )
+            )
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "cookie_rule", message, {"fields": ", ".join(fields)}
+                        ),
+                        loc=(),
+                        input=None,
+                    )
+                    for fields, message in problems
+                ],
+            )
+        return self
+
+    @classmethod
+    def env_variable(cls, field: str, env_prefix: str = "SESSION_") -> str:
+        """The environment variable that sets ``field`` (``session_cookie`` -> ``SESSION_COOKIE``)."""
+        if field not in cls.model_fields:
+            raise KeyError(field)
+        return env_prefix + _ENV_SUFFIXES.get(field, field.upper())
+
+    @classmethod
+    def from_env(
+        cls,
+        env_file: str | os.PathLike[str] | None = ".env",
+        *,
+        env_prefix: str = "SESSION_",
+        secrets_dir: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> Self:
+        """Read the settings of a deployment.
+
+        Highest precedence first: ``overrides``, environment variables, ``env_file`` (a missing
+        file is not an error; ``None`` skips it), files in ``secrets_dir`` named like the
+        variables, then the defaults. Variables are matched in any letter case; unknown ones are
+        ignored. Errors name the variable that held the wrong value.
+        """
+        return cls.load(
+            env_file, env_prefix=env_prefix, secrets_dir=secrets_dir, **overrides
+        ).config
+
+    @classmethod
+    def load(
+        cls,
+        env_file: str | os.PathLike[str] | None = ".env",
+        *,
+        env_prefix: str = "SESSION_",
+        secrets_dir: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> LoadedConfig[Self]:
+        """Like :meth:`from_env`, and also tell where each setting came from."""
+        unknown = sorted(set(overrides) - set(cls.model_fields))
+        if unknown:
+            raise TypeError(f"unknown SessionConfig setting(s): {', '.join(unknown)}")
+        layers: list[tuple[ConfigSource, Mapping[str, str | None]]] = [
+            ("environment", EnvSettingsSource(cls, case_sensitive=False).env_vars),
+        ]
+        if env_file is not None:
+            dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
+            layers.append(("env file", dotenv.env_vars))
+        if secrets_dir is not None:
+            layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir))))
+
+        values: dict[str, Any] = {}
+        sources: dict[str, ConfigSource] = {}
+        for field in cls.model_fields:
+            if field in overrides:
+                values[field], sources[field] = overrides[field], "argument"
+                continue
+            variable = cls.env_variable(field, env_prefix).lower()
+            for source, variables in layers:
+                if variable in variables:
+                    values[field], sources[field] = variables[variable], source
+                    break
+            else:
+                sources[field] = "default"
+        try:
+            config = cls.model_validate(values)
+        except ValidationError as error:
+            raise _name_variables(error, cls, env_prefix, sources) from None
+        return LoadedConfig(config=config, sources=sources, env_prefix=env_prefix)
+
+
+ConfigT = TypeVar("ConfigT", bound=SessionConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig(Generic[ConfigT]):
+    """A configuration read by :meth:`SessionConfig.load`, with the origin of every setting."""
+
+    config: ConfigT
+    sources: Mapping[str, ConfigSource]
+    env_prefix: str
+
+
+def _read_secrets_dir(directory: Path) -> dict[str, str]:
+    """Files named like the variables (any letter case), as Docker and Kubernetes mount them."""
+    if not directory.is_dir():
+        warnings.warn(f'secrets directory "{directory}" does not exist', stacklevel=4)
+        return {}
+    return {
+        entry.name.lower(): entry.read_text(encoding="utf-8").strip()
+        for entry in directory.iterdir()
+        if entry.is_file()
+    }
+
+
+def _name_variables(
+    error: ValidationError,
+    config_cls: type[SessionConfig],
+    env_prefix: str,
+    sources: Mapping[str, ConfigSource],
+) -> ValidationError:
+    """Rewrite errors so each says which variable (or argument) held the wrong value."""
+
+    def origin(field: str) -> str:
+        source = sources.get(field, "default")
+        if source == "argument":
+            return f"argument {field}"
+        if source == "default":
+            return f"default {field}"
+        return f"{config_cls.env_variable(field, env_prefix)} (from the {source})"
+
+    details: list[InitErrorDetails] = []
+    for item in error.errors(include_url=False):
+        loc = item["loc"]
+        if loc and isinstance(loc[0], str):
+            where = origin(loc[0])
+        else:
+            fields = str(item.get("ctx", {}).get("fields", "")).split(", ")
+            where = ", ".join(origin(field) for field in fields if field)
+        details.append(
+            InitErrorDetails(
+                type=PydanticCustomError(item["type"], "{where}: {message}", {
+                    "where": where,
+                    "message": item["msg"],
+                }),
+                loc=loc,
+                input=None,
+            )
+        )
+    return ValidationError.from_exception_data(config_cls.__name__, details, hide_input=True)

@@ -1,0 +1,86 @@
+"""Every exception cookie-session raises on purpose.
+
+Configuration problems are :class:`pydantic.ValidationError` (pydantic's own type, so they fit
+whatever already handles settings errors); everything else derives from :class:`SessionError`.
+
+Cookie rejections (:class:`CookieRejected` and its subclasses) never reach a request: the
+middleware turns them into an empty session. They are public so tools such as
+``cookie-session decode`` can say exactly why a cookie was refused.
+"""
+
+__all__ = [
+    "CookieExpired",
+    "CookieMalformed",
+    "CookieRejected",
+    "CookieSignatureInvalid",
+    "CookieTooLarge",
+    "SessionError",
+    "SessionNotInstalled",
+    "SessionTooLarge",
+]
+
+
+class SessionError(Exception):
+    """Base class of cookie-session's own exceptions."""
+
+
+class SessionTooLarge(SessionError):
+    """Raised when a session would not fit in one cookie.
+
+    Browsers silently drop a cookie whose ``Set-Cookie`` line passes 4096 bytes, which would log
+    the user out without a trace; raising instead makes the mistake visible where it is made.
+    Keep less in the session (store an id and keep the data on the server) to fix it.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        """Bytes the ``Set-Cookie`` header's cookie (name, value and attributes) would take."""
+        self.limit = limit
+        """The most bytes a cookie may take."""
+        super().__init__(
+            f"the session cookie would be {size} bytes, over the browsers' limit of {limit} "
+            "bytes; store less in the session"
+        )
+
+
+class SessionNotInstalled(SessionError, LookupError):
+    """Raised when code asks for the session of a request that no SessionMiddleware handled."""
+
+
+class CookieRejected(SessionError):
+    """A session cookie that cannot be trusted; the request gets an empty session instead.
+
+    ``reason`` is a short human-readable phrase that never contains the cookie's value.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class CookieTooLarge(CookieRejected):
+    """The cookie is longer than any browser would send; it is refused without being verified."""
+
+
+class CookieSignatureInvalid(CookieRejected):
+    """The signature does not match the current key or any fallback key."""
+
+
+class CookieMalformed(CookieRejected):
+    """The signature is valid but the payload is not base64-encoded JSON of an object."""
+
+
+class CookieExpired(CookieRejected):
+    """The signature is valid but the cookie is older than ``max_age``.
+
+    Carries what the cookie said, so tools can still show it.
+    """
+
+    def __init__(self, reason: str, *, signed_at: int, age: int, payload: bytes) -> None:
+        super().__init__(reason)
+        self.signed_at = signed_at
+        """When the cookie was signed, in seconds since the epoch."""
+        self.age = age
+        """Seconds between signing and the check."""
+        self.payload = payload
+        """The still-encoded payload (standard base64 of JSON)."""
