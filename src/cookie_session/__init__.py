@@ -1,5 +1,33 @@
 """Signed-cookie sessions for any ASGI application, every setting validated up front."""
 
+from cookie_session.codec import SessionCodec
 from cookie_session.config import SessionConfig
+from cookie_session.exceptions import (
+    CookieExpired,
+    CookieMalformed,
+    CookieRejected,
+    CookieSignatureInvalid,
+    CookieTooLarge,
+    SessionError,
+    SessionNotInstalled,
+    SessionTooLarge,
+)
+from cookie_session.middleware import SessionFields, SessionMiddleware
+from cookie_session.session import Session, get_session
 
-__all__ = ["SessionConfig"]
+__all__ = [
+    "CookieExpired",
+    "CookieMalformed",
+    "CookieRejected",
+    "CookieSignatureInvalid",
+    "CookieTooLarge",
+    "Session",
+    "SessionCodec",
+    "SessionConfig",
+    "SessionError",
+    "SessionFields",
+    "SessionMiddleware",
+    "SessionNotInstalled",
+    "SessionTooLarge",
+    "get_session",
+]

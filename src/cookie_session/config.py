@@ -151,7 +151,7 @@ def _check_cookie_name(name: str) -> str:
         raise PydanticCustomError(
             "cookie_name",
             "must be a non-empty token of ASCII letters, digits and !#$%&'*+-.^_`|~ "
-            "(no spaces, controls or ()<>@,;:\\\"/[]?={})",
+            '(no spaces, controls or ()<>@,;:\\"/[]?={})',
         )
     return name
 
@@ -320,7 +320,7 @@ class SessionConfig(BaseSettings):
 
     @classmethod
     def env_variable(cls, field: str, env_prefix: str = "SESSION_") -> str:
-        """The environment variable that sets ``field`` (``session_cookie`` -> ``SESSION_COOKIE``)."""
+        """The variable that sets ``field``: ``session_cookie`` is read from ``SESSION_COOKIE``."""
         if field not in cls.model_fields:
             raise KeyError(field)
         return env_prefix + _ENV_SUFFIXES.get(field, field.upper())
@@ -437,10 +437,14 @@ def _name_variables(
             where = ", ".join(origin(field) for field in fields if field)
         details.append(
             InitErrorDetails(
-                type=PydanticCustomError(item["type"], "{where}: {message}", {
-                    "where": where,
-                    "message": item["msg"],
-                }),
+                type=PydanticCustomError(
+                    item["type"],
+                    "{where}: {message}",
+                    {
+                        "where": where,
+                        "message": item["msg"],
+                    },
+                ),
                 loc=loc,
                 input=None,
             )

@@ -1,0 +1,223 @@
+"""The session cookie's value: JSON, base64, signed with a timestamp. No ASGI in here.
+
+The format is Starlette's SessionMiddleware's, byte for byte, so sessions survive a switch between
+the two in either direction::
+
+    value     = payload "." timestamp "." signature
+    payload   = standard base64 (with padding) of json.dumps(session) in UTF-8
+    timestamp = URL-safe base64, no padding, of int(time()) big-endian without leading zero bytes
+    signature = URL-safe base64, no padding, of HMAC-SHA1(key, payload "." timestamp)
+    key       = SHA1(b"itsdangerous.Signer" b"signer" secret)
+
+That is :class:`itsdangerous.TimestampSigner` with its defaults. This module computes the same
+thing with the key derived once per secret and the HMAC's inner and outer states prepared once,
+instead of on every call; ``tests/test_codec.py`` checks it against itsdangerous itself. It is
+also stricter than itsdangerous in one respect: a signature must be in its one canonical
+encoding, so no character of a valid cookie can be changed without the cookie being refused.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cookie_session.exceptions import (
+    CookieExpired,
+    CookieMalformed,
+    CookieSignatureInvalid,
+    CookieTooLarge,
+)
+
+__all__ = [
+    "CLOCK_SKEW_SECONDS",
+    "MAX_COOKIE_BYTES",
+    "SessionCodec",
+    "VerifiedCookie",
+    "derive_key",
+]
+
+MAX_COOKIE_BYTES: Final = 4096
+"""Browsers store at most this many bytes per cookie; larger ones are dropped without a word."""
+
+CLOCK_SKEW_SECONDS: Final = 60
+"""How far in the future a cookie's timestamp may be, so that servers whose clocks differ a
+little accept each other's fresh cookies (itsdangerous alone refuses any future timestamp)."""
+
+_SALT: Final = b"itsdangerous.Signer"
+_HMAC_BLOCK_SIZE: Final = 64  # SHA-1's block size
+_INNER_PAD: Final = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+
+_json_decoder = json.JSONDecoder()
+_json_encoder = json.JSONEncoder()  # json.dumps' defaults: Starlette's exact form
+
+
+def derive_key(secret: str) -> bytes:
+    """The HMAC key itsdangerous's ``Signer(secret)`` uses ("django-concat" derivation)."""
+    # SHA-1 is the format's (Starlette's and itsdangerous's default); HMAC-SHA1 is still sound.
+    return hashlib.sha1(_SALT + b"signer" + secret.encode("utf-8")).digest()  # noqa: S324
+
+
+def _urlsafe_b64encode(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+
+
+def _urlsafe_b64decode(data: bytes) -> bytes:
+    return binascii.a2b_base64(data.translate(_FROM_URLSAFE) + b"=" * (-len(data) % 4))
+
+
+class _Signer:
+    """HMAC-SHA1 under one key, with the padded-key states hashed once (RFC 2104)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: str) -> None:
+        key = derive_key(secret).ljust(_HMAC_BLOCK_SIZE, b"\0")
+        self._inner = hashlib.sha1(key.translate(_INNER_PAD))  # noqa: S324  (HMAC-SHA1, as above)
+        self._outer = hashlib.sha1(key.translate(_OUTER_PAD))  # noqa: S324
+
+    def signature(self, message: bytes) -> bytes:
+        """The URL-safe base64 signature of ``message``, as itsdangerous writes it."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return _urlsafe_b64encode(outer.digest())
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCookie:
+    """A cookie that passed every check."""
+
+    data: dict[str, Any]
+    """The session, decoded."""
+    json_text: str
+    """The JSON the cookie carried: the session is unchanged while it serialises to this."""
+    signed_at: int
+    """When it was signed, in seconds since the epoch."""
+    key_index: int
+    """0 when the current key verified it, ``n`` for the n-th fallback key."""
+
+
+class SessionCodec:
+    """Signs sessions into cookie values and verifies cookie values back into sessions.
+
+    ``secret_keys`` holds the current key first, then the fallbacks, which are only ever used to
+    verify. ``max_age`` (seconds, or ``None`` for no limit) is enforced on the signing time.
+    """
+
+    __slots__ = ("_clock", "_signers", "max_age")
+
+    def __init__(
+        self,
+        secret_keys: Sequence[str],
+        *,
+        max_age: int | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not secret_keys:
+            raise ValueError("at least one secret key is required")
+        self._signers = tuple(_Signer(secret) for secret in secret_keys)
+        self.max_age = max_age
+        self._clock = clock
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def serialise(session: Mapping[str, Any]) -> str:
+        """The session as JSON, in the form the cookie carries.
+
+        Raises :class:`TypeError` naming the key whose value JSON cannot represent.
+        """
+        try:
+            return _json_encoder.encode(session)
+        except (TypeError, ValueError) as error:
+            raise _name_the_key(session, error) from error
+
+    def sign(self, json_text: str) -> str:
+        """A cookie value carrying ``json_text``, signed now with the current key."""
+        payload = binascii.b2a_base64(json_text.encode("utf-8"), newline=False)
+        timestamp = int(self._clock()).to_bytes(8, "big").lstrip(b"\0")
+        signed = payload + b"." + _urlsafe_b64encode(timestamp)
+        return (signed + b"." + self._signers[0].signature(signed)).decode("ascii")
+
+    def encode(self, session: Mapping[str, Any]) -> str:
+        """Serialise and sign ``session`` into a cookie value."""
+        return self.sign(self.serialise(session))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def verify(self, value: bytes | str) -> VerifiedCookie:
+        """Check a cookie value and decode its session.
+
+        Raises a :class:`~cookie_session.exceptions.CookieRejected` subclass saying why the value
+        cannot be trusted; the value itself never appears in the exception.
+        """
+        try:
+            raw = value.encode("ascii") if isinstance(value, str) else value
+        except UnicodeEncodeError:
+            raise CookieMalformed("cookie is not ASCII") from None
+        if len(raw) > MAX_COOKIE_BYTES:
+            raise CookieTooLarge(f"cookie of {len(raw)} bytes is over {MAX_COOKIE_BYTES}")
+        signed, _, signature = raw.rpartition(b".")
+        key_index = self._matching_key(signed, signature)
+        payload, _, timestamp = signed.rpartition(b".")
+        try:
+            signed_at = int.from_bytes(_urlsafe_b64decode(timestamp), "big")
+        except (binascii.Error, ValueError):
+            raise CookieMalformed("timestamp is not base64") from None
+        age = int(self._clock()) - signed_at
+        if age < -CLOCK_SKEW_SECONDS:
+            raise CookieSignatureInvalid(f"signed {-age} seconds in the future")
+        if self.max_age is not None and age > self.max_age:
+            raise CookieExpired(
+                f"expired: signed {age} seconds ago, max_age is {self.max_age}",
+                signed_at=signed_at,
+                age=age,
+                payload=payload,
+            )
+        data, json_text = decode_payload(payload)
+        return VerifiedCookie(data, json_text, signed_at, key_index)
+
+    def _matching_key(self, signed: bytes, signature: bytes) -> int:
+        if not signed:
+            raise CookieMalformed("not a signed value")
+        for index, signer in enumerate(self._signers):
+            if hmac.compare_digest(signer.signature(signed), signature):
+                return index
+        raise CookieSignatureInvalid("signature does not match any key")
+
+
+def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
+    """The session and its JSON text from a cookie's (already verified) payload."""
+    try:
+        json_text = binascii.a2b_base64(payload).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise CookieMalformed("payload is not base64 of UTF-8 text") from None
+    try:
+        data = _json_decoder.decode(json_text)
+    except (ValueError, RecursionError):
+        raise CookieMalformed("payload is not JSON") from None
+    if type(data) is not dict:
+        raise CookieMalformed(f"payload is JSON {type(data).__name__}, not an object")
+    return data, json_text
+
+
+def _name_the_key(session: Mapping[Any, Any], error: Exception) -> TypeError:
+    """Find which top-level entry JSON could not represent, for a message a person can act on."""
+    for key, value in session.items():
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            return TypeError(f"session key {key!r} is not a string: {error}")
+        try:
+            _json_encoder.encode(value)
+        except (TypeError, ValueError) as value_error:
+            return TypeError(f"session[{key!r}] cannot be stored in a cookie: {value_error}")
+    return TypeError(f"the session cannot be stored in a cookie: {error}")

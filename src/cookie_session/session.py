@@ -1,0 +1,171 @@
+"""The session object handlers see, and the typed way to get it."""
+
+from __future__ import annotations
+
+from _collections_abc import dict_items, dict_keys, dict_values
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from cookie_session.exceptions import SessionNotInstalled
+from cookie_session.types import Scope
+
+__all__ = ["HasScope", "Session", "get_session"]
+
+# Values a caller cannot change in place: handing one out cannot change the session.
+_IMMUTABLE_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
+class Session(dict[str, Any]):
+    """The session: a ``dict`` (so ``request.session`` works in Starlette and FastAPI) that notes
+    how it was used, which lets the middleware skip work for sessions nobody touched.
+
+    ``accessed`` is set by any read or write and adds ``Vary: Cookie`` to the response.
+    ``exposed`` is set by any write, and by any read that hands out a value that can be changed
+    in place (a list or a dict): only then does the middleware serialise the session to see
+    whether its content changed, which is what decides whether a cookie is sent.
+    """
+
+    __slots__ = ("accessed", "exposed")
+
+    def __init__(self, data: Mapping[str, Any] | None = None, /) -> None:
+        if data:
+            super().__init__(data)
+        self.accessed = False
+        self.exposed = False
+
+    def mark_accessed(self) -> None:
+        """Note that the session was looked at (Starlette's ``request.session`` calls this)."""
+        self.accessed = True
+
+    def _hand_out(self, value: Any) -> Any:
+        if type(value) not in _IMMUTABLE_TYPES:
+            self.exposed = True
+        return value
+
+    def _write(self) -> None:
+        self.accessed = True
+        self.exposed = True
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return self._hand_out(dict.__getitem__(self, key))
+
+    def get(self, key: str, default: Any = None, /) -> Any:
+        self.accessed = True
+        return self._hand_out(dict.get(self, key, default))
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.accessed = True
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return dict.__len__(self)
+
+    def __eq__(self, other: object) -> bool:
+        self.accessed = True
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # a dict is unhashable; defining __eq__ must not change that
+
+    def keys(self) -> dict_keys[str, Any]:
+        self.accessed = True
+        return dict.keys(self)
+
+    # values(), items() and copies give out the values themselves, which may be changed later.
+    def values(self) -> dict_values[str, Any]:
+        self._write()
+        return dict.values(self)
+
+    def items(self) -> dict_items[str, Any]:
+        self._write()
+        return dict.items(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._write()
+        return dict(dict.items(self))
+
+    def __or__(self, other: dict[Any, Any], /) -> dict[Any, Any]:
+        self._write()
+        return dict(dict.items(self)) | other
+
+    def __ror__(self, other: dict[Any, Any], /) -> dict[Any, Any]:
+        self._write()
+        return other | dict(dict.items(self))
+
+    def __reversed__(self) -> Iterator[str]:
+        self.accessed = True
+        return dict.__reversed__(self)
+
+    def __repr__(self) -> str:
+        return f"Session({dict.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy.copy / deepcopy / pickle go through here; a plain dict keeps nothing of ours.
+        self._write()
+        return (dict, (dict(dict.items(self)),))
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._write()
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._write()
+        dict.__delitem__(self, key)
+
+    def setdefault(self, key: str, default: Any = None, /) -> Any:
+        self._write()
+        return dict.setdefault(self, key, default)
+
+    def pop(self, key: str, /, *default: Any) -> Any:
+        self._write()
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        self._write()
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self._write()
+        dict.clear(self)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._write()
+        dict.update(self, *args, **kwargs)
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]  # in-place |= returns the session itself, not a dict
+        self._write()
+        dict.update(self, other)
+        return self
+
+
+class HasScope(Protocol):
+    """Anything carrying an ASGI scope: Starlette's and FastAPI's ``Request`` and ``WebSocket``."""
+
+    @property
+    def scope(self) -> Scope: ...
+
+
+def get_session(connection: HasScope | Scope) -> Session:
+    """The session of a request, websocket or ASGI scope.
+
+    Raises :class:`~cookie_session.exceptions.SessionNotInstalled` when no
+    :class:`~cookie_session.SessionMiddleware` handled the request.
+    """
+    scope: Scope = connection if isinstance(connection, Mapping) else connection.scope
+    session = scope.get("session")
+    if not isinstance(session, Session):
+        raise SessionNotInstalled(
+            "this request has no cookie_session.Session: add cookie_session.SessionMiddleware "
+            "to the application (or move it outside whatever replaced scope['session'])"
+        )
+    session.mark_accessed()
+    return session
