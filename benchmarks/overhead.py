@@ -1,0 +1,315 @@
+"""What a session middleware costs per request: ours, Starlette's, and no middleware at all.
+
+Run ``python benchmarks/overhead.py`` (about a minute), ``--quick`` (about 10 s) or
+``--json PATH`` to keep the figures. Requests are raw ASGI calls in this process (no sockets, no
+event loop: the apps never wait, so each call is driven to completion directly), which leaves
+the middleware's own cost as the only difference between candidates. Candidates run in
+interleaved rounds (bare, Starlette, ours, bare, Starlette, ours, ...) so drift in the machine's
+speed hits all three alike; each figure is the median over rounds.
+
+Before and after timing, every scenario is checked: the handler saw the data it should, and a
+write produced a cookie that the next request accepts. A failed check aborts the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import starlette
+from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
+
+import cookie_session
+from cookie_session import SessionMiddleware
+from cookie_session.types import ASGIApp, Message, Scope
+
+SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK"
+assert len(SECRET) == 64
+MAX_AGE = 3600
+COOKIE = "session"
+
+# Target: our overhead / Starlette's overhead, per scenario (issue 6).
+TARGETS = {
+    "nocookie_untouched": 0.5,
+    "cookie_read": 0.5,
+    "cookie_write": 0.5,
+    "bad_cookie": 0.4,
+    "big_session": 0.5,
+}
+SMALL_SESSION = {"user": "alice", "counter": 1}
+BIG_SESSION = {
+    "user": "alice",
+    "counter": 1,
+    "cart": [
+        {"sku": f"SKU-{n:05d}", "name": f"Item number {n}", "quantity": n % 5 + 1, "price": 9.99}
+        for n in range(24)
+    ],
+}
+
+
+class Handler:
+    """The application behind the middleware; records what it saw for the checks."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.seen: object = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        session = scope.get("session")
+        if session is not None:
+            if self.action == "read":
+                self.seen = session.get("user")
+            elif self.action == "write":
+                session["counter"] = session.get("counter", 0) + 1
+                self.seen = session["counter"]
+        await _respond(send)
+
+
+async def _respond(send: Any) -> None:
+    # Fresh messages each time: middlewares add headers to them.
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@dataclass
+class Scenario:
+    name: str
+    action: str  # what the handler does: "ignore", "read", "write"
+    session: dict[str, Any] | None  # what the incoming cookie holds; None: no cookie
+    tamper: bool = False  # change one character in the middle of the signature
+    expect_seen: object = None
+    cookies: dict[str, bytes] = field(default_factory=dict)  # per candidate, filled in later
+
+
+SCENARIOS = [
+    Scenario("nocookie_untouched", "ignore", None),
+    Scenario("cookie_read", "read", SMALL_SESSION, expect_seen="alice"),
+    Scenario("cookie_write", "write", SMALL_SESSION, expect_seen=2),
+    Scenario("bad_cookie", "read", SMALL_SESSION, tamper=True, expect_seen=None),
+    Scenario("big_session", "read", BIG_SESSION, expect_seen="alice"),
+]
+
+
+def _drive(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine that never suspends, without an event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    coroutine.close()
+    raise RuntimeError("the application suspended; the benchmark cannot drive it")
+
+
+class Candidate:
+    def __init__(self, name: str, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+        self.name = name
+        self.wrap = wrap
+
+    def request(self, app: ASGIApp, cookie: bytes | None) -> list[Message]:
+        """One request; returns the messages the application sent."""
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        _drive(app(_scope(cookie), _receive, send))
+        return sent
+
+
+async def _receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _scope(cookie: bytes | None) -> Scope:
+    headers = [(b"host", b"testserver"), (b"user-agent", b"benchmark")]
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+CANDIDATES = [
+    Candidate("bare", lambda app: app),
+    Candidate(
+        "starlette",
+        lambda app: StarletteSessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE),
+    ),
+    Candidate("ours", lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE)),
+]
+
+
+def _set_cookie(messages: list[Message]) -> bytes | None:
+    for name, value in messages[0].get("headers", ()):
+        if name == b"set-cookie":
+            cookie: bytes = value.split(b";", 1)[0]
+            return cookie
+    return None
+
+
+def _make_cookie(candidate: Candidate, session: dict[str, Any], tamper: bool) -> bytes:
+    """A cookie made by the candidate's own middleware, holding ``session``."""
+
+    async def writer(scope: Scope, receive: Any, send: Any) -> None:
+        scope["session"].update(session)
+        await _respond(send)
+
+    cookie = _set_cookie(candidate.request(candidate.wrap(writer), None))
+    if cookie is None:
+        raise SystemExit(f"check failed: {candidate.name} did not set a cookie")
+    if tamper:
+        middle = len(cookie) - 14  # inside the 27-character signature
+        replacement = b"A" if cookie[middle : middle + 1] != b"A" else b"B"
+        cookie = cookie[:middle] + replacement + cookie[middle + 1 :]
+    return cookie
+
+
+def check(scenario: Scenario, candidate: Candidate) -> None:
+    """Abort unless the candidate handles the scenario correctly."""
+    handler = Handler(scenario.action)
+    app = candidate.wrap(handler)
+    cookie = scenario.cookies.get(candidate.name)
+    messages = candidate.request(app, cookie)
+    if candidate.name == "bare":
+        return
+    if handler.seen != scenario.expect_seen:
+        raise SystemExit(
+            f"check failed: {scenario.name}/{candidate.name}: handler saw {handler.seen!r}, "
+            f"expected {scenario.expect_seen!r}"
+        )
+    new_cookie = _set_cookie(messages)
+    if scenario.action == "write":
+        if new_cookie is None:
+            raise SystemExit(f"check failed: {scenario.name}/{candidate.name}: no Set-Cookie")
+        follow_up = Handler("write")
+        candidate.request(candidate.wrap(follow_up), new_cookie)
+        if follow_up.seen != 3:
+            raise SystemExit(
+                f"check failed: {scenario.name}/{candidate.name}: the written cookie was not "
+                f"accepted (counter {follow_up.seen!r}, expected 3)"
+            )
+    elif new_cookie is not None and candidate.name == "ours":
+        raise SystemExit(f"check failed: {scenario.name}/ours sent a cookie for a read")
+
+
+def time_batch(candidate: Candidate, app: ASGIApp, cookie: bytes | None, count: int) -> float:
+    """Microseconds per request over ``count`` requests."""
+    request = candidate.request
+    start = time.perf_counter_ns()
+    for _ in range(count):
+        request(app, cookie)
+    return (time.perf_counter_ns() - start) / count / 1000
+
+
+def run(rounds: int, batch: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for scenario in SCENARIOS:
+        apps = {c.name: c.wrap(Handler(scenario.action)) for c in CANDIDATES}
+        samples: dict[str, list[float]] = {c.name: [] for c in CANDIDATES}
+        for candidate in CANDIDATES:  # warm up
+            time_batch(candidate, apps[candidate.name], scenario.cookies.get(candidate.name), batch)
+        for _ in range(rounds):
+            for candidate in CANDIDATES:
+                cookie = scenario.cookies.get(candidate.name)
+                samples[candidate.name].append(
+                    time_batch(candidate, apps[candidate.name], cookie, batch)
+                )
+        results[scenario.name] = {name: statistics.median(s) for name, s in samples.items()}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="about 10 seconds instead of ~1 min")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
+    args = parser.parse_args(argv)
+    rounds, batch = (15, 400) if args.quick else (41, 1200)
+
+    for scenario in SCENARIOS:
+        for candidate in CANDIDATES[1:]:
+            if scenario.session is not None:
+                scenario.cookies[candidate.name] = _make_cookie(
+                    candidate, scenario.session, scenario.tamper
+                )
+        for candidate in CANDIDATES:
+            check(scenario, candidate)
+
+    results = run(rounds, batch)
+
+    for scenario in SCENARIOS:
+        for candidate in CANDIDATES:
+            check(scenario, candidate)
+
+    rows = []
+    print(
+        f"python {platform.python_version()}, starlette {starlette.__version__}, "
+        f"cookie-session {cookie_session.__version__ if hasattr(cookie_session, '__version__') else ''}"
+        f" — {rounds} rounds x {batch} requests, median us/request"
+    )
+    header = (
+        f"{'scenario':<20}{'bare':>8}{'starlette':>11}{'ours':>8}"
+        f"{'starlette +':>13}{'ours +':>9}{'ratio':>8}{'target':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    all_met = True
+    for scenario in SCENARIOS:
+        figures = results[scenario.name]
+        starlette_overhead = figures["starlette"] - figures["bare"]
+        ours_overhead = figures["ours"] - figures["bare"]
+        ratio = ours_overhead / starlette_overhead
+        target = TARGETS[scenario.name]
+        met = ratio <= target
+        all_met &= met
+        print(
+            f"{scenario.name:<20}{figures['bare']:>8.2f}{figures['starlette']:>11.2f}"
+            f"{figures['ours']:>8.2f}{starlette_overhead:>13.2f}{ours_overhead:>9.2f}"
+            f"{ratio:>8.2f}{'<= ' + str(target):>8}{'' if met else '  MISSED'}"
+        )
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "us_per_request": figures,
+                "overhead_us": {"starlette": starlette_overhead, "ours": ours_overhead},
+                "ratio": ratio,
+                "target": target,
+                "met": met,
+            }
+        )
+    print("all targets met" if all_met else "some targets missed")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as output:
+            json.dump(
+                {
+                    "python": platform.python_version(),
+                    "starlette": starlette.__version__,
+                    "rounds": rounds,
+                    "batch": batch,
+                    "results": rows,
+                },
+                output,
+                indent=2,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
