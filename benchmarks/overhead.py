@@ -19,14 +19,14 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any
 
 import starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
-import cookie_session
 from cookie_session import SessionMiddleware
 from cookie_session.types import ASGIApp, Message, Scope
 
@@ -97,8 +97,9 @@ SCENARIOS = [
 ]
 
 
-def _drive(coroutine: Coroutine[Any, Any, None]) -> None:
+def _drive(coroutine: Awaitable[None]) -> None:
     """Run a coroutine that never suspends, without an event loop."""
+    assert isinstance(coroutine, Coroutine)
     try:
         coroutine.send(None)
     except StopIteration:
@@ -261,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(
         f"python {platform.python_version()}, starlette {starlette.__version__}, "
-        f"cookie-session {cookie_session.__version__ if hasattr(cookie_session, '__version__') else ''}"
-        f" — {rounds} rounds x {batch} requests, median us/request"
+        f"cookie-session {version('cookie-session')}: {rounds} rounds x {batch} requests, "
+        "median microseconds per request"
     )
     header = (
         f"{'scenario':<20}{'bare':>8}{'starlette':>11}{'ours':>8}"

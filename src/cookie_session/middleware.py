@@ -20,6 +20,7 @@ logger = logging.getLogger("cookie_session")
 
 _RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+_COOKIE_BOUNDARY: Final = frozenset(b"; \t")
 
 
 class SessionFields(TypedDict, total=False):
@@ -188,18 +189,16 @@ def _cookie_values(header: bytes, name: bytes) -> list[bytes]:
     Looks for the one name instead of parsing every cookie of the header.
     """
     values: list[bytes] = []
-    start = header.find(name)
+    needle = name + b"="
+    start = header.find(needle)
     while start != -1:
-        end = start + len(name)
-        # A match counts only as a whole name: at the start or after "; ", and followed by "=".
-        before = header[:start].rstrip(b" \t")
-        after = header[end:].lstrip(b" \t")
-        if (not before or before.endswith(b";")) and after.startswith(b"="):
+        end = start + len(needle)
+        # Only a whole name counts: at the start of the header or after "; ".
+        if start == 0 or header[start - 1] in _COOKIE_BOUNDARY:
             value_end = header.find(b";", end)
-            value = header[end:value_end] if value_end != -1 else header[end:]
-            value = value.strip(b" \t").removeprefix(b"=").strip(b" \t")
+            value = (header[end:value_end] if value_end != -1 else header[end:]).strip(b" \t")
             if len(value) >= 2 and value[0] == value[-1] == 0x22:  # a quoted value
                 value = value[1:-1]
             values.append(value)
-        start = header.find(name, end)
+        start = header.find(needle, end)
     return values
