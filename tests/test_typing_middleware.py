@@ -1,0 +1,161 @@
+"""SessionMiddleware's typing: the documented calls pass ``mypy --strict``, mistakes do not.
+
+mypy checks this module in the project's main run (mypy.ini covers ``tests/``), which proves the
+documented calls type-check; the tests here prove at run time that the same calls work. The
+snippets under ``tests/typing_rejected/`` are excluded from that run: each holds one mistake, and
+the tests below run mypy on it and require exactly the error that mistake deserves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import assert_type
+
+import pytest
+from fastapi import FastAPI
+from mypy import api as mypy_api
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookie_session import Session, SessionConfig, SessionMiddleware, get_session
+
+ROOT = Path(__file__).resolve().parent.parent
+REJECTED = Path(__file__).resolve().parent / "typing_rejected"
+ENV_SECRET = "an-environment-secret-0123456789-abcdef"
+
+
+async def write_session(request: Request) -> JSONResponse:
+    session = get_session(request)
+    assert_type(session, Session)
+    session["user"] = "ada"
+    return JSONResponse({"session_type": type(session).__name__})
+
+
+def starlette_app() -> Starlette:
+    return Starlette(routes=[Route("/", write_session)])
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI()
+    app.add_api_route("/", write_session)
+    return app
+
+
+def set_cookie_of(app: Starlette) -> str:
+    """The Set-Cookie header the application sends after writing to the session."""
+    response = TestClient(app).get("/")
+    assert response.status_code == 200
+    return response.headers["set-cookie"]
+
+
+# -- accepted calls ---------------------------------------------------------------------------
+
+
+def test_reference_call_configures_a_starlette_app() -> None:
+    app = starlette_app()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key="your-secret-key-min-32-characters-long",
+        session_cookie="fastrapi_session",
+        max_age=3600,
+        https_only=False,
+    )
+    cookie = set_cookie_of(app)
+    assert cookie.startswith("fastrapi_session=")
+    assert "Max-Age=3600" in cookie.split("; ")
+
+
+def test_reference_call_configures_a_fastapi_app() -> None:
+    app = fastapi_app()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key="your-secret-key-min-32-characters-long",
+        session_cookie="fastrapi_session",
+        max_age=3600,
+        https_only=False,
+    )
+    cookie = set_cookie_of(app)
+    assert cookie.startswith("fastrapi_session=")
+    assert "Max-Age=3600" in cookie.split("; ")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_add_middleware_takes_a_config_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", ENV_SECRET)
+    monkeypatch.setenv("SESSION_COOKIE", "from_env")
+    app = fastapi_app()
+    app.add_middleware(SessionMiddleware, config=SessionConfig.from_env())
+    assert set_cookie_of(app).startswith("from_env=")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_from_env_builds_a_typed_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", ENV_SECRET)
+    middleware = SessionMiddleware.from_env(starlette_app())
+    assert_type(middleware, SessionMiddleware)
+    assert middleware.config.secret_key.get_secret_value() == ENV_SECRET
+
+
+def test_get_session_returns_the_session_object() -> None:
+    app = starlette_app()
+    app.add_middleware(SessionMiddleware, secret_key="your-secret-key-min-32-characters-long")
+    assert TestClient(app).get("/").json() == {"session_type": "Session"}
+
+
+# -- rejected snippets ------------------------------------------------------------------------
+
+
+def snippet_errors(snippet: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """mypy's error lines (not notes) about ``snippet`` itself, with the project's mypy.ini."""
+    monkeypatch.chdir(ROOT)  # mypy.ini's paths, and mypy's report, are relative to the repository
+    relative = snippet.relative_to(ROOT).as_posix()
+    report, errors, _ = mypy_api.run(["--config-file", "mypy.ini", relative])
+    assert not errors, errors
+    # Errors in imported modules (src/) are the main run's business, not this snippet's.
+    return [
+        line
+        for line in report.splitlines()
+        if line.startswith(f"{relative}:") and ": error: " in line
+    ]
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        pytest.param(
+            "middleware_misspelt_keyword.py",
+            'error: Unexpected keyword argument "samesite" for "add_middleware" of "Starlette"; '
+            'did you mean "same_site"?  [call-arg]',
+            id="samesite=",
+        ),
+        pytest.param(
+            "middleware_max_age_not_int.py",
+            'error: Argument "max_age" to "add_middleware" of "Starlette" has incompatible '
+            'type "str"; expected "int | None"  [arg-type]',
+            id="max_age='x'",
+        ),
+        pytest.param(
+            "middleware_same_site_not_allowed.py",
+            'error: Argument "same_site" to "add_middleware" of "Starlette" has incompatible '
+            "type \"Literal['bogus']\"; expected \"Literal['lax', 'strict', 'none']\"  [arg-type]",
+            id="same_site='bogus'",
+        ),
+    ],
+)
+def test_mypy_rejects_a_wrong_add_middleware_call(
+    snippet: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = REJECTED / snippet
+    mistake_line = next(
+        number
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "# mistake" in line
+    )
+    errors = snippet_errors(path, monkeypatch)
+    assert len(errors) == 1, errors
+    assert errors[0] == f"{path.relative_to(ROOT).as_posix()}:{mistake_line}: {expected}"
