@@ -66,6 +66,7 @@ class SessionMiddleware:
         )
         name = self.config.session_cookie
         self._cookie_name = name.encode("ascii")
+        self._cookie_needle = self._cookie_name + b"="
         self._set_cookie_prefix = name + "="
         attributes = _cookie_attributes(self.config)
         max_age = self.config.max_age
@@ -99,13 +100,23 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        incoming = self._read_cookie(scope)
-        session = Session(incoming.data) if incoming is not None else Session()
-        scope["session"] = session
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"cookie" and self._cookie_needle in value:
+                incoming = self._read_cookie(scope)
+                break
+        if incoming is None:
+            session = scope["session"] = Session()
+        else:
+            session = scope["session"] = Session(incoming.data)
+        resign = incoming is not None and incoming.key_index > 0
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] in _RESPONSE_STARTS:
-                self._add_headers(message, scope.get("session"), incoming)
+                current = scope.get("session")
+                # The common case, a session nobody touched, costs nothing more.
+                if current is not session or session.accessed or resign:
+                    self._add_headers(message, current, incoming)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -113,7 +124,7 @@ class SessionMiddleware:
     def _read_cookie(self, scope: Scope) -> VerifiedCookie | None:
         """The first session cookie of the request that verifies, if any."""
         rejections: list[str] = []
-        for name, value in scope.get("headers") or ():
+        for name, value in scope["headers"]:
             if name != b"cookie":
                 continue
             for candidate in _cookie_values(value, self._cookie_name):

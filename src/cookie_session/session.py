@@ -25,13 +25,9 @@ class Session(dict[str, Any]):
     whether its content changed, which is what decides whether a cookie is sent.
     """
 
-    __slots__ = ("accessed", "exposed")
-
-    def __init__(self, data: Mapping[str, Any] | None = None, /) -> None:
-        if data:
-            super().__init__(data)
-        self.accessed = False
-        self.exposed = False
+    # Class-level defaults: a session nobody touches costs no attribute writes at all.
+    accessed: bool = False
+    exposed: bool = False
 
     def mark_accessed(self) -> None:
         """Note that the session was looked at (Starlette's ``request.session`` calls this)."""
