@@ -1,0 +1,117 @@
+"""The reference examples under ``examples/`` run as documented.
+
+Each example is loaded from its file, as uvicorn would load it, and driven with the test client's
+cookie jar, which, like a browser, only sends a cookie back where its attributes allow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+
+from conftest import REFERENCE_SECRET
+from cookie_session import SessionCodec
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PRODUCTION_SECRET = "a-production-secret-from-the-env-0123456789"
+
+
+@dataclass(frozen=True)
+class Example:
+    module: str
+    base_url: str
+    secret: str
+    max_age: int | None
+    attributes: dict[str, str | None]
+    """The cookie's attributes, names in lower case: ``None`` for a flag such as HttpOnly."""
+
+
+BASIC = Example(
+    module="basic",
+    base_url="http://testserver",
+    secret=REFERENCE_SECRET,
+    max_age=3600,
+    attributes={"max-age": "3600", "path": "/", "httponly": None, "samesite": "Lax"},
+)
+PRODUCTION = Example(
+    module="production",
+    # Secure and Domain=.example.com: the cookie jar only returns it to https://*.example.com.
+    base_url="https://www.example.com",
+    secret=PRODUCTION_SECRET,
+    max_age=86400,
+    attributes={
+        "max-age": "86400",
+        "secure": None,
+        "samesite": "Strict",
+        "domain": ".example.com",
+        "httponly": None,
+        "path": "/",
+    },
+)
+BROWSER_SESSION = Example(
+    module="browser_session",
+    base_url="http://testserver",
+    secret=REFERENCE_SECRET,
+    max_age=None,
+    attributes={"path": "/", "httponly": None, "samesite": "Lax"},  # no Max-Age, no Expires
+)
+
+
+def load_app(module: str) -> FastAPI:
+    """The ``app`` of ``examples/<module>.py``, from a fresh import of the file."""
+    spec = importlib.util.spec_from_file_location(f"examples.{module}", EXAMPLES / f"{module}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    app = loaded.app
+    assert isinstance(app, FastAPI)
+    return app
+
+
+@pytest.fixture(params=[BASIC, PRODUCTION, BROWSER_SESSION], ids=lambda example: example.module)
+def example(request: pytest.FixtureRequest) -> Example:
+    chosen: Example = request.param
+    return chosen
+
+
+@pytest.fixture
+def client(example: Example, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("SESSION_SECRET_KEY", PRODUCTION_SECRET)  # read by examples/production.py
+    with TestClient(load_app(example.module), base_url=example.base_url) as test_client:
+        yield test_client
+
+
+def attributes_of(set_cookie: str) -> dict[str, str | None]:
+    """A Set-Cookie header's attributes (names in lower case, as they are case-insensitive)."""
+    _, *attributes = set_cookie.split(";")
+    parsed: dict[str, str | None] = {}
+    for attribute in attributes:
+        name, has_value, value = attribute.strip().partition("=")
+        parsed[name.lower()] = value if has_value else None
+    return parsed
+
+
+def test_counter_increments_across_requests(client: TestClient) -> None:
+    counts = [client.get("/counter").json()["counter"] for _ in range(3)]
+    assert counts == [1, 2, 3]
+
+
+def test_cookie_has_exactly_the_configured_attributes(client: TestClient, example: Example) -> None:
+    response = client.get("/counter")
+    [set_cookie] = response.headers.get_list("set-cookie")
+    assert set_cookie.startswith("fastrapi_session=")
+    assert attributes_of(set_cookie) == example.attributes
+
+
+def test_cookie_is_signed_with_the_configured_secret(client: TestClient, example: Example) -> None:
+    client.get("/counter")
+    cookie = client.cookies["fastrapi_session"]
+    codec = SessionCodec([example.secret], max_age=example.max_age)
+    assert codec.verify(cookie).data == {"counter": 1}
