@@ -9,11 +9,13 @@ the two in either direction::
     signature = URL-safe base64, no padding, of HMAC-SHA1(key, payload "." timestamp)
     key       = SHA1(b"itsdangerous.Signer" b"signer" secret)
 
-That is :class:`itsdangerous.TimestampSigner` with its defaults. This module computes the same
-thing with the key derived once per secret and the HMAC's inner and outer states prepared once,
-instead of on every call; ``tests/test_codec.py`` checks it against itsdangerous itself. It is
-also stricter than itsdangerous in one respect: a signature must be in its one canonical
-encoding, so no character of a valid cookie can be changed without the cookie being refused.
+That is :class:`itsdangerous.TimestampSigner` with its defaults, and itsdangerous still provides
+the key and the timestamp encoding. What this module does itself is the per-request part: the
+HMAC, with the key's inner and outer states hashed once per secret instead of on every call
+(itsdangerous derives the key again for each ``sign`` and ``unsign``); ``tests/test_codec.py``
+checks the result against itsdangerous. It is also stricter than itsdangerous in one respect: a
+signature must be in its one canonical encoding, so no character of a valid cookie can be changed
+without the cookie being refused.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import marshal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
+
+from itsdangerous import BadData, TimestampSigner
+from itsdangerous.encoding import base64_decode, base64_encode, bytes_to_int, int_to_bytes
 
 from cookie_session.exceptions import (
     CookieExpired,
@@ -51,12 +56,10 @@ CLOCK_SKEW_SECONDS: Final = 60
 """How far in the future a cookie's timestamp may be, so that servers whose clocks differ a
 little accept each other's fresh cookies (itsdangerous alone refuses any future timestamp)."""
 
-_SALT: Final = b"itsdangerous.Signer"
 _HMAC_BLOCK_SIZE: Final = 64  # SHA-1's block size
 _INNER_PAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
 _TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 
 DECODED_CACHE_SIZE: Final = 1024
 """How many verified payloads :class:`SessionCodec` keeps in decoded form."""
@@ -78,17 +81,12 @@ _encode_json = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # C a
 
 
 def derive_key(secret: str) -> bytes:
-    """The HMAC key itsdangerous's ``Signer(secret)`` uses ("django-concat" derivation)."""
-    # SHA-1 is the format's (Starlette's and itsdangerous's default); HMAC-SHA1 is still sound.
-    return hashlib.sha1(_SALT + b"signer" + secret.encode("utf-8")).digest()  # noqa: S324
+    """The HMAC key of ``itsdangerous.TimestampSigner(secret)``."""
+    return TimestampSigner(secret).derive_key()
 
 
 def _urlsafe_b64encode(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
-
-
-def _urlsafe_b64decode(data: bytes) -> bytes:
-    return binascii.a2b_base64(data.translate(_FROM_URLSAFE) + b"=" * (-len(data) % 4))
 
 
 class _Signer:
@@ -98,7 +96,8 @@ class _Signer:
 
     def __init__(self, secret: str) -> None:
         key = derive_key(secret).ljust(_HMAC_BLOCK_SIZE, b"\0")
-        self._inner = hashlib.sha1(key.translate(_INNER_PAD))  # noqa: S324  (HMAC-SHA1, as above)
+        # SHA-1 is the format's (itsdangerous's default); HMAC-SHA1 remains a sound MAC.
+        self._inner = hashlib.sha1(key.translate(_INNER_PAD))  # noqa: S324
         self._outer = hashlib.sha1(key.translate(_OUTER_PAD))  # noqa: S324
 
     def signature(self, message: bytes) -> bytes:
@@ -151,7 +150,8 @@ class SessionCodec:
         self.max_age = max_age
         self._clock = clock
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
-        self._decoded: dict[bytes, tuple[bytes, str]] = {}
+        # signature -> (marshal snapshot of the data, its JSON text, when it was signed)
+        self._decoded: dict[bytes, tuple[bytes, str, int]] = {}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -172,7 +172,7 @@ class SessionCodec:
         now = int(self._clock())
         second, timestamp = self._timestamp
         if second != now:
-            timestamp = _urlsafe_b64encode(now.to_bytes(8, "big").lstrip(b"\0"))
+            timestamp = base64_encode(int_to_bytes(now))
             self._timestamp = (now, timestamp)
         signed = payload + b"." + timestamp
         return (signed + b"." + self._signers[0].signature(signed)).decode("ascii")
@@ -200,11 +200,27 @@ class SessionCodec:
             raise CookieMalformed("not a signed value")
         key_index = self._matching_key(signed, signature)
 
+        decoded = self._decoded.get(signature)
+        if decoded is not None:
+            snapshot, json_text, signed_at = decoded
+            self._check_age(signed_at, signed)
+            # Only ever our own marshal.dumps output, never bytes from a request.
+            data = marshal.loads(snapshot)  # noqa: S302
+            return VerifiedCookie(data, json_text, signed_at, key_index)
+
         payload, _, timestamp = signed.rpartition(b".")
         try:
-            signed_at = int.from_bytes(_urlsafe_b64decode(timestamp), "big")
-        except (binascii.Error, ValueError):
+            signed_at = bytes_to_int(base64_decode(timestamp))
+        except BadData:
             raise CookieMalformed("timestamp is not base64") from None
+        self._check_age(signed_at, signed)
+        data, json_text = decode_payload(payload)
+        if len(self._decoded) >= DECODED_CACHE_SIZE:
+            del self._decoded[next(iter(self._decoded))]  # the oldest entry
+        self._decoded[signature] = (marshal.dumps(data), json_text, signed_at)
+        return VerifiedCookie(data, json_text, signed_at, key_index)
+
+    def _check_age(self, signed_at: int, signed: bytes) -> None:
         age = int(self._clock()) - signed_at
         if age < -CLOCK_SKEW_SECONDS:
             raise CookieSignatureInvalid(f"signed {-age} seconds in the future")
@@ -213,20 +229,8 @@ class SessionCodec:
                 f"expired: signed {age} seconds ago, max_age is {self.max_age}",
                 signed_at=signed_at,
                 age=age,
-                payload=payload,
+                payload=signed.rpartition(b".")[0],
             )
-
-        decoded = self._decoded.get(signature)
-        if decoded is not None:
-            snapshot, json_text = decoded
-            # Only ever our own marshal.dumps output, never bytes from a request.
-            data = marshal.loads(snapshot)  # noqa: S302
-            return VerifiedCookie(data, json_text, signed_at, key_index)
-        data, json_text = decode_payload(payload)
-        if len(self._decoded) >= DECODED_CACHE_SIZE:
-            del self._decoded[next(iter(self._decoded))]  # the oldest entry
-        self._decoded[signature] = (marshal.dumps(data), json_text)
-        return VerifiedCookie(data, json_text, signed_at, key_index)
 
     def _matching_key(self, signed: bytes, signature: bytes) -> int:
         """The index of the key that signed ``signed``; the canonical encoding is required."""
