@@ -14,6 +14,7 @@ from cookie_session.exceptions import (
 )
 from cookie_session.middleware import SessionFields, SessionMiddleware
 from cookie_session.session import Session, get_session
+from cookie_session.typed import TypedSession, TypedSessionMiddleware
 
 __all__ = [
     "CookieExpired",
@@ -29,5 +30,7 @@ __all__ = [
     "SessionMiddleware",
     "SessionNotInstalled",
     "SessionTooLarge",
+    "TypedSession",
+    "TypedSessionMiddleware",
     "get_session",
 ]
