@@ -262,7 +262,23 @@ class SessionConfig(BaseSettings):
                 data["secret_key"] = _hide_secret(data["secret_key"])
             if "secret_key_fallbacks" in data:
                 data["secret_key_fallbacks"] = _hide_secrets(data["secret_key_fallbacks"])
+            # An unknown key may be a misspelt secret (APP_SESSION__SECRET=...).
+            for key in data.keys() - cls.model_fields.keys():
+                data[key] = _hide_secret(data[key])
         return data
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic's "Instance is frozen" error quotes the value, ignoring hide_input_in_errors.
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as error:
+            details = [
+                InitErrorDetails(type=item["type"], loc=item["loc"], input=None)
+                for item in error.errors()
+            ]
+            raise ValidationError.from_exception_data(
+                error.title, details, hide_input=True
+            ) from None
 
     @model_validator(mode="after")
     def _check_cookie_rules(self) -> Self:
@@ -365,7 +381,8 @@ class SessionConfig(BaseSettings):
             dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
             layers.append(("env file", dotenv.env_vars))
         if secrets_dir is not None:
-            layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir))))
+            names = {cls.env_variable(field, env_prefix) for field in cls.model_fields}
+            layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir), names)))
 
         values: dict[str, Any] = {}
         sources: dict[str, ConfigSource] = {}
@@ -399,15 +416,19 @@ class LoadedConfig(Generic[ConfigT]):
     env_prefix: str
 
 
-def _read_secrets_dir(directory: Path) -> dict[str, str]:
-    """Files named like the variables (any letter case), as Docker and Kubernetes mount them."""
+def _read_secrets_dir(directory: Path, names: set[str]) -> dict[str, str]:
+    """Files named like the variables (any letter case), as Docker and Kubernetes mount them.
+
+    Other files are not read: the directory often holds other services' (binary) secrets.
+    """
     if not directory.is_dir():
         warnings.warn(f'secrets directory "{directory}" does not exist', stacklevel=4)
         return {}
+    wanted = {name.lower() for name in names}
     return {
         entry.name.lower(): entry.read_text(encoding="utf-8").strip()
         for entry in directory.iterdir()
-        if entry.is_file()
+        if entry.name.lower() in wanted and entry.is_file()
     }
 
 
@@ -424,7 +445,7 @@ def _name_variables(
         if source == "argument":
             return f"argument {field}"
         if source == "default":
-            return f"default {field}"
+            return f"{config_cls.env_variable(field, env_prefix)} (not set)"
         return f"{config_cls.env_variable(field, env_prefix)} (from the {source})"
 
     details: list[InitErrorDetails] = []

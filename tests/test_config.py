@@ -1,0 +1,964 @@
+"""SessionConfig: what it accepts, what it refuses, where it reads, and what it never shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import traceback
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cookie_session import SessionConfig
+from cookie_session.config import LoadedConfig
+
+VALID_SECRET = "your-secret-key-min-32-characters-long"  # the reference documentation's secret
+OLDER_SECRET = "an-older-key-still-accepted-0123456789"
+LEAK = "LEAKCHECK"  # every secret below that must stay hidden contains this marker
+LEAKY_VALID_SECRET = "LEAKCHECK-a-perfectly-good-secret-0123456789"
+
+Layer = Literal["environment", "env file", "secrets dir"]
+LAYERS: tuple[Layer, ...] = ("environment", "env file", "secrets dir")
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+
+
+class AppSettings(BaseSettings):
+    """An application's own settings with the session nested in it, as the docs show.
+
+    Deliberately without ``hide_input_in_errors``: it renders the nested model's errors.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__")
+
+    session: SessionConfig
+    debug: bool = False
+
+
+class Deployment:
+    """Puts variables in one of the places ``SessionConfig.from_env`` reads, then loads them."""
+
+    def __init__(self, directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.env_file = directory / "deploy.env"
+        self.secrets_dir = directory / "secrets"
+        self.secrets_dir.mkdir()
+        self._monkeypatch = monkeypatch
+
+    def set(self, layer: Layer, **variables: str) -> None:
+        for name, value in variables.items():
+            if layer == "environment":
+                self._monkeypatch.setenv(name, value)
+            elif layer == "env file":
+                with self.env_file.open("a", encoding="utf-8") as env_file:
+                    env_file.write(f"{name}='{value}'\n")
+            else:
+                (self.secrets_dir / name).write_text(value + "\n", encoding="utf-8")
+
+    def load(self, **overrides: Any) -> LoadedConfig[SessionConfig]:
+        return SessionConfig.load(self.env_file, secrets_dir=self.secrets_dir, **overrides)
+
+    def refuse(self, **overrides: Any) -> ValidationError:
+        with pytest.raises(ValidationError) as caught:
+            self.load(**overrides)
+        return caught.value
+
+
+@pytest.fixture(autouse=True)
+def clean_app_env(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like ``clean_env``, also for the prefixes this module uses besides SESSION_."""
+    for name in list(os.environ):
+        if name.upper().startswith(("APP_", "MYAPP_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    return Deployment(tmp_path, monkeypatch)
+
+
+def make(**settings: Any) -> SessionConfig:
+    """A config built in code: the reference secret plus ``settings``."""
+    return SessionConfig(**{"secret_key": VALID_SECRET, **settings})
+
+
+def refuse(**settings: Any) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        make(**settings)
+    return caught.value
+
+
+def fields_named(error: ValidationError) -> list[str]:
+    return [str(item["loc"][0]) for item in error.errors()]
+
+
+def assert_no_secret_in_error(error: ValidationError) -> None:
+    renderings = {
+        "str": str(error),
+        "repr": repr(error),
+        "errors()": str(error.errors()),
+        "json()": error.json(),
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+    for how, text in renderings.items():
+        assert LEAK not in text, f"a secret is shown by the error's {how}"
+
+
+def assert_no_secret_in_config(config: BaseSettings) -> None:
+    renderings = {
+        "repr": repr(config),
+        "str": str(config),
+        "model_dump_json()": config.model_dump_json(),
+        "model_dump()": str(config.model_dump()),
+    }
+    for how, text in renderings.items():
+        assert LEAK not in text, f"a secret is shown by the config's {how}"
+
+
+# --- Values in code -------------------------------------------------------------------------
+
+
+def test_reference_secret_of_38_characters_is_accepted_unchanged() -> None:
+    assert len(VALID_SECRET) == 38
+    assert make().secret_key.get_secret_value() == VALID_SECRET
+
+
+def test_reference_example_is_accepted_unchanged() -> None:
+    config = make(session_cookie="fastrapi_session", max_age=3600, https_only=False)
+
+    assert (config.session_cookie, config.max_age, config.https_only) == (
+        "fastrapi_session",
+        3600,
+        False,
+    )
+
+
+def test_production_example_is_accepted_unchanged() -> None:
+    config = make(max_age=86400, https_only=True, same_site="strict", domain=".example.com")
+
+    assert (config.max_age, config.https_only, config.same_site, config.domain) == (
+        86400,
+        True,
+        "strict",
+        ".example.com",
+    )
+
+
+def test_browser_session_example_keeps_max_age_none() -> None:
+    assert make(max_age=None).max_age is None
+
+
+def test_defaults() -> None:
+    config = make()
+
+    assert config.secret_key_fallbacks == ()
+    assert config.session_cookie == "session"
+    assert config.max_age == 1209600
+    assert config.path == "/"
+    assert config.same_site == "lax"
+    assert config.https_only is False
+    assert config.domain is None
+    assert config.partitioned is False
+
+
+def test_secret_key_is_required() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig()
+
+    assert [(item["loc"], item["type"]) for item in caught.value.errors()] == [
+        (("secret_key",), "missing")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("secret_key", "abcdefgh" * 4),  # exactly 32 characters, exactly 8 different
+        ("max_age", 1),
+        ("max_age", 34560000),
+        ("path", "/app"),
+        ("path", "/a/b-c_d.e~%20"),
+        ("session_cookie", "fastrapi_session"),
+        ("session_cookie", "my.cookie-1!#$%&'*+^_`|~"),
+        ("domain", "example.com"),
+        ("domain", "localhost"),
+        ("domain", "sub.my-site.co.uk"),
+        ("domain", "xn--bcher-kva.example"),
+        ("same_site", "strict"),
+        ("https_only", True),
+    ],
+)
+def test_valid_value_is_kept(field: str, value: object) -> None:
+    kept = getattr(make(**{field: value}), field)
+
+    assert (kept.get_secret_value() if isinstance(kept, SecretStr) else kept) == value
+
+
+def test_fallback_keys_are_kept_in_order() -> None:
+    config = make(secret_key_fallbacks=[OLDER_SECRET, "abcdefgh" * 4])
+
+    assert [key.get_secret_value() for key in config.secret_key_fallbacks] == [
+        OLDER_SECRET,
+        "abcdefgh" * 4,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("Lax", "lax"), ("STRICT", "strict"), ("sTrIcT", "strict")]
+)
+def test_same_site_accepts_any_case_and_stores_lower_case(given: str, stored: str) -> None:
+    assert make(same_site=given).same_site == stored
+
+
+def test_same_site_none_in_capitals_is_stored_lower_case() -> None:
+    assert make(same_site="None", https_only=True).same_site == "none"
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [(".Example.COM", ".example.com"), ("WWW.Example.com", "www.example.com")],
+)
+def test_domain_is_lower_cased_and_keeps_its_leading_dot(given: str, stored: str) -> None:
+    assert make(domain=given).domain == stored
+
+
+def test_empty_domain_means_none() -> None:
+    assert make(domain="").domain is None
+
+
+# The issue's list of bad input, and a few neighbours. Each names its field and says why.
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param("secret_key", "", "at least 32 characters", id="empty secret"),
+        pytest.param("secret_key", VALID_SECRET[:31], "at least 32", id="31-char secret"),
+        pytest.param("secret_key", "a" * 40, "at least 8 different", id="low-variety secret"),
+        pytest.param("secret_key", "abcdefg" * 5, "at least 8 different", id="7 distinct chars"),
+        pytest.param("secret_key", 12345, "must be a string", id="secret not a string"),
+        pytest.param("secret_key_fallbacks", ["too-short"], "at least 32", id="short fallback"),
+        pytest.param("secret_key_fallbacks", ["a" * 40], "at least 8", id="low-variety fallback"),
+        pytest.param("max_age", 0, "greater than or equal to 1", id="max_age 0"),
+        pytest.param("max_age", -1, "greater than or equal to 1", id="max_age -1"),
+        pytest.param("max_age", 34560001, "less than or equal to 34560000", id="max_age 400d+1s"),
+        pytest.param("max_age", "abc", "valid integer", id="max_age abc"),
+        pytest.param("max_age", 3.5, "fractional part", id="max_age 3.5"),
+        pytest.param("max_age", True, "not a boolean", id="max_age True"),
+        pytest.param("same_site", "bogus", "'lax', 'strict' or 'none'", id="same_site bogus"),
+        pytest.param("same_site", "", "'lax', 'strict' or 'none'", id="same_site empty"),
+        pytest.param("path", "app", "must start with '/'", id="path without /"),
+        pytest.param("path", "/; Domain=evil.com", "without ';'", id="path with ;"),
+        pytest.param("path", "/my app", "spaces", id="path with space"),
+        pytest.param("path", "/app\nX-Evil: 1", "spaces", id="path with newline"),
+        pytest.param("path", "/app\t", "spaces", id="path with tab"),
+        pytest.param("session_cookie", "my session", "non-empty token", id="name with space"),
+        pytest.param("session_cookie", "a;b", "non-empty token", id="name with ;"),
+        pytest.param("session_cookie", "a=b", "non-empty token", id="name with ="),
+        pytest.param("session_cookie", "a,b", "non-empty token", id="name with ,"),
+        pytest.param("session_cookie", "séssion", "non-empty token", id="name non-ASCII"),
+        pytest.param("session_cookie", "", "non-empty token", id="name empty"),
+        pytest.param("session_cookie", "a\x00b", "non-empty token", id="name with control"),
+        pytest.param("domain", "https://example.com", "no scheme", id="domain with scheme"),
+        pytest.param("domain", "example.com:8080", "port", id="domain with port"),
+        pytest.param("domain", "example.com/app", "path", id="domain with path"),
+        pytest.param("domain", "exa mple.com", "spaces", id="domain with space"),
+        pytest.param("domain", "_.example.com", "letters, digits", id="underscore label"),
+        pytest.param("domain", "my_host.example.com", "letters, digits", id="underscore"),
+        pytest.param("domain", "example.com.", "trailing dot", id="trailing dot"),
+        pytest.param("domain", "127.0.0.1", "not an IP address", id="IPv4 domain"),
+        pytest.param("domain", "::1", "not an IP address", id="IPv6 domain"),
+    ],
+)
+def test_bad_value_is_rejected_naming_its_field(field: str, value: object, message: str) -> None:
+    error = refuse(**{field: value})
+
+    [problem] = error.errors()
+    assert problem["loc"][0] == field
+    assert message in problem["msg"]
+
+
+def test_every_bad_field_is_reported_in_one_error() -> None:
+    error = refuse(
+        secret_key="",
+        secret_key_fallbacks=["short"],
+        session_cookie="a b",
+        max_age=0,
+        path="app",
+        same_site="bogus",
+        https_only="maybe",
+        domain="http://example.com",
+        partitioned="perhaps",
+    )
+
+    assert sorted(fields_named(error)) == sorted(SessionConfig.model_fields)
+
+
+def test_misspelt_setting_is_rejected() -> None:
+    error = refuse(samesite="strict")
+
+    assert [(item["loc"], item["type"]) for item in error.errors()] == [
+        (("samesite",), "extra_forbidden")
+    ]
+
+
+def test_config_is_frozen() -> None:
+    config = make()
+
+    with pytest.raises(ValidationError, match="frozen"):
+        config.max_age = 60  # type: ignore[misc]  # assigning to a frozen model is the point
+
+    assert config.max_age == 1209600
+
+
+def test_construction_in_code_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_MAX_AGE", "60")
+    monkeypatch.setenv("SESSION_SAME_SITE", "strict")
+    Path(".env").write_text("SESSION_PATH=/app\n", encoding="utf-8")
+
+    config = make()
+
+    assert (config.max_age, config.same_site, config.path) == (1209600, "lax", "/")
+
+
+def test_construction_in_code_does_not_take_the_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig()
+
+    assert fields_named(caught.value) == ["secret_key"]
+
+
+# --- Rules across fields --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "fields"),
+    [
+        ({"same_site": "none"}, {"same_site", "https_only"}),
+        ({"same_site": "NONE"}, {"same_site", "https_only"}),
+        ({"partitioned": True}, {"partitioned", "https_only"}),
+        ({"session_cookie": "__Secure-session"}, {"session_cookie", "https_only"}),
+        ({"session_cookie": "__secure-session"}, {"session_cookie", "https_only"}),
+        ({"session_cookie": "__SECURE-session"}, {"session_cookie", "https_only"}),
+        ({"session_cookie": "__Host-session"}, {"session_cookie", "https_only", "path", "domain"}),
+        ({"session_cookie": "__host-session"}, {"session_cookie", "https_only", "path", "domain"}),
+        (
+            {"session_cookie": "__HOST-session", "https_only": True, "path": "/app"},
+            {"session_cookie", "https_only", "path", "domain"},
+        ),
+        (
+            {"session_cookie": "__Host-session", "https_only": True, "domain": "example.com"},
+            {"session_cookie", "https_only", "path", "domain"},
+        ),
+    ],
+)
+def test_broken_cookie_rule_is_rejected_naming_the_fields(
+    settings: dict[str, Any], fields: set[str]
+) -> None:
+    error = refuse(**settings)
+
+    [problem] = error.errors()
+    assert problem["type"] == "cookie_rule"
+    assert all(field in problem["msg"] for field in fields)
+
+
+def test_every_broken_cookie_rule_is_reported_in_one_error() -> None:
+    error = refuse(same_site="none", partitioned=True, session_cookie="__Secure-session")
+
+    messages = [item["msg"] for item in error.errors()]
+    assert len(messages) == 3
+    assert any("same_site='none'" in message for message in messages)
+    assert any("partitioned=True" in message for message in messages)
+    assert any("'__Secure-'" in message for message in messages)
+
+
+def test_cookie_rules_are_checked_once_every_field_is_valid() -> None:
+    error = refuse(same_site="none", max_age=0)
+
+    assert fields_named(error) == ["max_age"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"same_site": "none", "https_only": True},
+        {"partitioned": True, "https_only": True},
+        {"same_site": "none", "partitioned": True, "https_only": True},
+        {"session_cookie": "__Secure-session", "https_only": True},
+        {"session_cookie": "__Secure-session", "https_only": True, "path": "/app"},
+        {"session_cookie": "__secure-session", "https_only": True, "domain": ".example.com"},
+        {"session_cookie": "__Host-session", "https_only": True},
+        {"session_cookie": "__HOST-session", "https_only": True, "path": "/", "domain": None},
+        {"session_cookie": "__Host_session"},  # no prefix: the dash is part of it
+        {"session_cookie": "__Securely"},
+    ],
+)
+def test_cookie_rules_accept_what_browsers_accept(settings: dict[str, Any]) -> None:
+    assert make(**settings).model_dump(include=set(settings)) == settings
+
+
+# --- From the environment -------------------------------------------------------------------
+
+
+def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "SESSION_SECRET_KEY": VALID_SECRET,
+        "SESSION_SECRET_KEY_FALLBACKS": json.dumps([OLDER_SECRET]),
+        "SESSION_COOKIE": "__Host-app",
+        "SESSION_MAX_AGE": "3600",
+        "SESSION_PATH": "/",
+        "SESSION_SAME_SITE": "none",
+        "SESSION_HTTPS_ONLY": "true",
+        "SESSION_DOMAIN": "",
+        "SESSION_PARTITIONED": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    config = SessionConfig.from_env()
+
+    assert config.secret_key.get_secret_value() == VALID_SECRET
+    assert [key.get_secret_value() for key in config.secret_key_fallbacks] == [OLDER_SECRET]
+    assert config.model_dump(exclude={"secret_key", "secret_key_fallbacks"}) == {
+        "session_cookie": "__Host-app",
+        "max_age": 3600,
+        "path": "/",
+        "same_site": "none",
+        "https_only": True,
+        "domain": None,
+        "partitioned": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "variable"),
+    [
+        ("secret_key", "SESSION_SECRET_KEY"),
+        ("secret_key_fallbacks", "SESSION_SECRET_KEY_FALLBACKS"),
+        ("session_cookie", "SESSION_COOKIE"),
+        ("max_age", "SESSION_MAX_AGE"),
+        ("path", "SESSION_PATH"),
+        ("same_site", "SESSION_SAME_SITE"),
+        ("https_only", "SESSION_HTTPS_ONLY"),
+        ("domain", "SESSION_DOMAIN"),
+        ("partitioned", "SESSION_PARTITIONED"),
+    ],
+)
+def test_each_setting_has_its_variable(field: str, variable: str) -> None:
+    assert SessionConfig.env_variable(field) == variable
+
+
+def test_override_beats_the_environment(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_MAX_AGE="100")
+
+    loaded = deployment.load(secret_key=VALID_SECRET, max_age=60)
+
+    assert (loaded.config.max_age, loaded.sources["max_age"]) == (60, "argument")
+
+
+def test_environment_beats_the_env_file(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_MAX_AGE="100")
+    deployment.set("env file", SESSION_MAX_AGE="200")
+
+    loaded = deployment.load(secret_key=VALID_SECRET)
+
+    assert (loaded.config.max_age, loaded.sources["max_age"]) == (100, "environment")
+
+
+def test_env_file_beats_the_secrets_dir(deployment: Deployment) -> None:
+    deployment.set("env file", SESSION_MAX_AGE="200")
+    deployment.set("secrets dir", SESSION_MAX_AGE="300")
+
+    loaded = deployment.load(secret_key=VALID_SECRET)
+
+    assert (loaded.config.max_age, loaded.sources["max_age"]) == (200, "env file")
+
+
+def test_secrets_dir_beats_the_default(deployment: Deployment) -> None:
+    deployment.set("secrets dir", SESSION_MAX_AGE="300")
+
+    loaded = deployment.load(secret_key=VALID_SECRET)
+
+    assert (loaded.config.max_age, loaded.sources["max_age"]) == (300, "secrets dir")
+
+
+def test_default_applies_when_no_source_sets_a_value(deployment: Deployment) -> None:
+    loaded = deployment.load(secret_key=VALID_SECRET)
+
+    assert (loaded.config.max_age, loaded.sources["max_age"]) == (1209600, "default")
+
+
+def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_SAME_SITE="strict")
+    deployment.set("env file", SESSION_PATH="/app")
+    deployment.set("secrets dir", SESSION_SECRET_KEY=VALID_SECRET)
+
+    loaded = deployment.load(max_age=60)
+
+    assert loaded.sources == {
+        "secret_key": "secrets dir",
+        "secret_key_fallbacks": "default",
+        "session_cookie": "default",
+        "max_age": "argument",
+        "path": "env file",
+        "same_site": "environment",
+        "https_only": "default",
+        "domain": "default",
+        "partitioned": "default",
+    }
+    assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (
+        60,
+        "/app",
+        "strict",
+    )
+
+
+def test_env_file_defaults_to_dot_env_in_the_working_directory() -> None:
+    Path(".env").write_text(f"SESSION_SECRET_KEY={VALID_SECRET}\n", encoding="utf-8")
+
+    assert SessionConfig.from_env().secret_key.get_secret_value() == VALID_SECRET
+
+
+def test_missing_env_file_is_not_an_error(tmp_path: Path) -> None:
+    config = SessionConfig.from_env(tmp_path / "missing.env", secret_key=VALID_SECRET)
+
+    assert config.max_age == 1209600
+
+
+def test_env_file_none_reads_no_file() -> None:
+    Path(".env").write_text("SESSION_MAX_AGE=60\n", encoding="utf-8")
+
+    config = SessionConfig.from_env(None, secret_key=VALID_SECRET)
+
+    assert config.max_age == 1209600
+
+
+def test_missing_secrets_dir_only_warns(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="does not exist"):
+        config = SessionConfig.from_env(
+            None, secrets_dir=tmp_path / "missing", secret_key=VALID_SECRET
+        )
+
+    assert config.max_age == 1209600
+
+
+@pytest.mark.parametrize("layer", ["environment", "env file"])
+def test_unrelated_variables_are_ignored(deployment: Deployment, layer: Layer) -> None:
+    deployment.set(layer, DATABASE_URL="postgres://db", MAX_AGE="abc", HTTPS_ONLY="maybe")
+
+    assert deployment.load(secret_key=VALID_SECRET).config == make()
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_unknown_session_variable_is_ignored(deployment: Deployment, layer: Layer) -> None:
+    deployment.set(layer, SESSION_FOO="bar", SESSION_SAMESITE="bogus")
+
+    assert deployment.load(secret_key=VALID_SECRET).config == make()
+
+
+def test_unrelated_files_in_the_secrets_dir_are_ignored(deployment: Deployment) -> None:
+    (deployment.secrets_dir / "tls.p12").write_bytes(b"\xff\xfe\x00 not text")
+    (deployment.secrets_dir / "db_password").write_text("hunter2", encoding="utf-8")
+    deployment.set("secrets dir", SESSION_SECRET_KEY=VALID_SECRET)
+
+    assert deployment.load().config == make()
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("word", ["none", "NULL", "", "Null", "None"])
+def test_max_age_none_word_means_no_max_age(
+    deployment: Deployment, layer: Layer, word: str
+) -> None:
+    deployment.set(layer, SESSION_MAX_AGE=word)
+
+    assert deployment.load(secret_key=VALID_SECRET).config.max_age is None
+
+
+def test_empty_domain_variable_means_none(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_DOMAIN="")
+
+    assert deployment.load(secret_key=VALID_SECRET).config.domain is None
+
+
+def test_same_site_variable_accepts_any_case(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_SAME_SITE="Strict")
+
+    assert deployment.load(secret_key=VALID_SECRET).config.same_site == "strict"
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
+def test_https_only_variable_accepts_the_usual_boolean_words(
+    deployment: Deployment, word: str, value: bool
+) -> None:
+    deployment.set("environment", SESSION_HTTPS_ONLY=word)
+
+    assert deployment.load(secret_key=VALID_SECRET).config.https_only is value
+
+
+def test_https_only_maybe_is_rejected_naming_the_variable(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_HTTPS_ONLY="maybe")
+
+    error = deployment.refuse(secret_key=VALID_SECRET)
+
+    [problem] = error.errors()
+    assert problem["loc"] == ("https_only",)
+    assert problem["msg"].startswith("SESSION_HTTPS_ONLY")
+
+
+@pytest.mark.parametrize(("text", "count"), [("[]", 0), ("", 0), (json.dumps([OLDER_SECRET]), 1)])
+def test_fallbacks_variable_is_a_json_list(deployment: Deployment, text: str, count: int) -> None:
+    deployment.set("environment", SESSION_SECRET_KEY_FALLBACKS=text)
+
+    fallbacks = deployment.load(secret_key=VALID_SECRET).config.secret_key_fallbacks
+
+    assert [key.get_secret_value() for key in fallbacks] == [OLDER_SECRET] * count
+
+
+def test_fallbacks_variable_with_invalid_json_is_rejected_naming_the_variable(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_SECRET_KEY_FALLBACKS=f"[{OLDER_SECRET}]")
+
+    error = deployment.refuse(secret_key=VALID_SECRET)
+
+    [problem] = error.errors()
+    assert problem["loc"] == ("secret_key_fallbacks",)
+    assert problem["msg"].startswith("SESSION_SECRET_KEY_FALLBACKS")
+    assert "JSON list" in problem["msg"]
+
+
+@pytest.mark.parametrize(
+    ("layer", "origin"),
+    [
+        ("environment", "SESSION_MAX_AGE (from the environment)"),
+        ("env file", "SESSION_MAX_AGE (from the env file)"),
+        ("secrets dir", "SESSION_MAX_AGE (from the secrets dir)"),
+    ],
+)
+def test_bad_variable_error_says_where_it_came_from(
+    deployment: Deployment, layer: Layer, origin: str
+) -> None:
+    deployment.set(layer, SESSION_MAX_AGE="0")
+
+    [problem] = deployment.refuse(secret_key=VALID_SECRET).errors()
+
+    assert problem["msg"].startswith(f"{origin}: ")
+
+
+def test_bad_override_error_names_the_argument(deployment: Deployment) -> None:
+    [problem] = deployment.refuse(secret_key=VALID_SECRET, max_age=0).errors()
+
+    assert problem["msg"].startswith("argument max_age: ")
+
+
+def test_missing_secret_names_the_variable_to_set(deployment: Deployment) -> None:
+    [problem] = deployment.refuse().errors()
+
+    assert (problem["loc"], problem["type"]) == (("secret_key",), "missing")
+    assert problem["msg"].startswith("SESSION_SECRET_KEY")
+
+
+def test_every_bad_variable_is_reported_in_one_error(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_MAX_AGE="abc", SESSION_HTTPS_ONLY="maybe")
+    deployment.set("env file", SESSION_PATH="app")
+
+    error = deployment.refuse(secret_key=VALID_SECRET)
+
+    assert sorted(item["msg"].split(" ")[0] for item in error.errors()) == [
+        "SESSION_HTTPS_ONLY",
+        "SESSION_MAX_AGE",
+        "SESSION_PATH",
+    ]
+
+
+def test_broken_cookie_rule_from_the_environment_names_the_variables(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_SAME_SITE="none")
+
+    [problem] = deployment.refuse(secret_key=VALID_SECRET).errors()
+
+    assert "SESSION_SAME_SITE" in problem["msg"]
+    assert "SESSION_HTTPS_ONLY" in problem["msg"]
+
+
+@pytest.mark.parametrize("layer", ["environment", "env file"])
+def test_variable_names_match_in_any_case(deployment: Deployment, layer: Layer) -> None:
+    deployment.set(layer, session_max_age="60", Session_Same_Site="strict")
+
+    config = deployment.load(secret_key=VALID_SECRET).config
+
+    assert (config.max_age, config.same_site) == (60, "strict")
+
+
+@pytest.mark.parametrize("name", ["SESSION_SECRET_KEY", "session_secret_key", "Session_Secret_Key"])
+def test_secrets_dir_file_names_match_in_any_case(deployment: Deployment, name: str) -> None:
+    deployment.set("secrets dir", **{name: VALID_SECRET})
+
+    assert deployment.load().config.secret_key.get_secret_value() == VALID_SECRET
+
+
+def test_custom_prefix_reads_its_own_variables_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYAPP_SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("MYAPP_COOKIE", "myapp_session")
+    monkeypatch.setenv("SESSION_MAX_AGE", "60")
+
+    loaded = SessionConfig.load(None, env_prefix="MYAPP_")
+
+    assert (loaded.config.session_cookie, loaded.config.max_age) == ("myapp_session", 1209600)
+    assert loaded.env_prefix == "MYAPP_"
+
+
+def test_custom_prefix_errors_name_its_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYAPP_HTTPS_ONLY", "maybe")
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None, env_prefix="MYAPP_", secret_key=VALID_SECRET)
+
+    [problem] = caught.value.errors()
+    assert problem["msg"].startswith("MYAPP_HTTPS_ONLY")
+
+
+def test_unknown_override_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="samesite"):
+        SessionConfig.from_env(None, secret_key=VALID_SECRET, samesite="strict")
+
+
+def test_env_example_sets_nothing_until_uncommented() -> None:
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+
+    assert all(line.startswith("#") for line in lines if line.strip())
+
+
+def test_env_example_uncommented_gives_every_variable_its_default(tmp_path: Path) -> None:
+    uncommented = tmp_path / "example.env"
+    example = ENV_EXAMPLE.read_text(encoding="utf-8")
+    uncommented.write_text(re.sub(r"(?m)^# (SESSION_)", r"\1", example), encoding="utf-8")
+
+    loaded = SessionConfig.load(uncommented)
+
+    assert set(loaded.sources.values()) == {"env file"}
+    assert loaded.config.model_dump(exclude={"secret_key"}) == make().model_dump(
+        exclude={"secret_key"}
+    )
+
+
+# --- Nested in an application's own settings ------------------------------------------------
+
+
+def test_session_settings_nest_in_an_application_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_DEBUG", "true")
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY_FALLBACKS", json.dumps([OLDER_SECRET]))
+    monkeypatch.setenv("APP_SESSION__MAX_AGE", "none")
+    monkeypatch.setenv("APP_SESSION__SAME_SITE", "Strict")
+    monkeypatch.setenv("APP_SESSION__DOMAIN", ".Example.com")
+
+    settings = AppSettings()
+
+    assert settings.debug is True
+    assert settings.session.secret_key.get_secret_value() == VALID_SECRET
+    assert [key.get_secret_value() for key in settings.session.secret_key_fallbacks] == [
+        OLDER_SECRET
+    ]
+    assert (settings.session.max_age, settings.session.same_site, settings.session.domain) == (
+        None,
+        "strict",
+        ".example.com",
+    )
+
+
+def test_nested_session_error_names_the_nested_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("APP_SESSION__HTTPS_ONLY", "maybe")
+
+    with pytest.raises(ValidationError) as caught:
+        AppSettings()
+
+    assert [item["loc"] for item in caught.value.errors()] == [("session", "https_only")]
+
+
+def test_application_model_echoes_ordinary_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control for the nested secret checks below: this model does print inputs."""
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("APP_SESSION__HTTPS_ONLY", "LEAKCHECK-not-a-boolean")
+
+    with pytest.raises(ValidationError) as caught:
+        AppSettings()
+
+    assert "hide_input_in_errors" not in AppSettings.model_config
+    assert LEAK in str(caught.value)
+
+
+# --- No secret in any error, repr or str ----------------------------------------------------
+
+# Every way a secret given in code can be refused.
+REFUSED_SECRETS_IN_CODE = [
+    pytest.param("secret_key", "LEAKCHECK-short", id="key too short"),
+    pytest.param("secret_key", LEAK * 5, id="key too few different characters"),
+    pytest.param("secret_key", LEAKY_VALID_SECRET.encode(), id="key as bytes"),
+    pytest.param("secret_key", [LEAKY_VALID_SECRET], id="key as a list"),
+    pytest.param("secret_key_fallbacks", ["LEAKCHECK-short"], id="fallback too short"),
+    pytest.param("secret_key_fallbacks", [LEAK * 5], id="fallback too few characters"),
+    pytest.param("secret_key_fallbacks", [OLDER_SECRET, "LEAKCHECK-short"], id="second fallback"),
+    pytest.param("secret_key_fallbacks", [LEAKY_VALID_SECRET.encode()], id="fallback as bytes"),
+    pytest.param("secret_key_fallbacks", [[LEAKY_VALID_SECRET]], id="fallback as a list"),
+    pytest.param("secret_key_fallbacks", LEAKY_VALID_SECRET, id="fallbacks not JSON"),
+    pytest.param("secret_key_fallbacks", f"[{LEAKY_VALID_SECRET}]", id="fallbacks invalid JSON"),
+    pytest.param("secret_key_fallbacks", {"key": LEAKY_VALID_SECRET}, id="fallbacks as a dict"),
+]
+
+# Every way a secret from a variable can be refused (variable name without the prefix).
+REFUSED_SECRETS_IN_VARIABLES = [
+    pytest.param("SECRET_KEY", "LEAKCHECK-short", id="key too short"),
+    pytest.param("SECRET_KEY", LEAK * 5, id="key too few different characters"),
+    pytest.param("SECRET_KEY_FALLBACKS", '["LEAKCHECK-short"]', id="fallback too short"),
+    pytest.param("SECRET_KEY_FALLBACKS", json.dumps([LEAK * 5]), id="fallback too few characters"),
+    pytest.param(
+        "SECRET_KEY_FALLBACKS", json.dumps([OLDER_SECRET, "LEAKCHECK-short"]), id="second fallback"
+    ),
+    pytest.param("SECRET_KEY_FALLBACKS", f"[{LEAKY_VALID_SECRET}]", id="invalid JSON"),
+    pytest.param("SECRET_KEY_FALLBACKS", LEAKY_VALID_SECRET, id="not JSON"),
+    pytest.param("SECRET_KEY_FALLBACKS", json.dumps(LEAKY_VALID_SECRET), id="a JSON string"),
+    pytest.param("SECRET_KEY_FALLBACKS", json.dumps({"k": LEAKY_VALID_SECRET}), id="a JSON object"),
+    pytest.param("SECRET_KEY_FALLBACKS", json.dumps([[LEAKY_VALID_SECRET]]), id="a nested list"),
+]
+
+
+def field_of(variable: str) -> str:
+    return "secret_key" if variable == "SECRET_KEY" else "secret_key_fallbacks"
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED_SECRETS_IN_CODE)
+def test_refused_secret_in_code_is_never_shown(field: str, value: object) -> None:
+    error = refuse(**{field: value})
+
+    assert fields_named(error) == [field]
+    assert_no_secret_in_error(error)
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED_SECRETS_IN_CODE)
+def test_refused_secret_override_is_never_shown(field: str, value: object) -> None:
+    overrides: dict[str, Any] = {"secret_key": VALID_SECRET, field: value}
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None, **overrides)
+
+    assert fields_named(caught.value) == [field]
+    assert_no_secret_in_error(caught.value)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize(("variable", "value"), REFUSED_SECRETS_IN_VARIABLES)
+def test_refused_secret_variable_is_never_shown(
+    deployment: Deployment, layer: Layer, variable: str, value: str
+) -> None:
+    if variable != "SECRET_KEY":
+        deployment.set(layer, SESSION_SECRET_KEY=VALID_SECRET)
+    deployment.set(layer, **{f"SESSION_{variable}": value})
+
+    error = deployment.refuse()
+
+    assert fields_named(error) == [field_of(variable)]
+    assert_no_secret_in_error(error)
+
+
+@pytest.mark.parametrize(("variable", "value"), REFUSED_SECRETS_IN_VARIABLES)
+def test_refused_nested_secret_variable_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv(f"APP_SESSION__{variable}", value)
+
+    with pytest.raises(ValidationError) as caught:
+        AppSettings()
+
+    assert [item["loc"][:2] for item in caught.value.errors()] == [("session", field_of(variable))]
+    assert_no_secret_in_error(caught.value)
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED_SECRETS_IN_CODE)
+def test_refused_nested_secret_in_code_is_never_shown(field: str, value: object) -> None:
+    settings: dict[str, Any] = {"session": {"secret_key": VALID_SECRET, field: value}}
+
+    with pytest.raises(ValidationError) as caught:
+        AppSettings(**settings)
+
+    assert [item["loc"][:2] for item in caught.value.errors()] == [("session", field)]
+    assert_no_secret_in_error(caught.value)
+
+
+def test_misspelt_secret_keyword_is_never_shown() -> None:
+    error = refuse(secretkey=LEAKY_VALID_SECRET)
+
+    assert fields_named(error) == ["secretkey"]
+    assert_no_secret_in_error(error)
+
+
+def test_misspelt_nested_secret_variable_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("APP_SESSION__SECRET", LEAKY_VALID_SECRET)
+
+    with pytest.raises(ValidationError) as caught:
+        AppSettings()
+
+    assert [item["loc"] for item in caught.value.errors()] == [("session", "secret")]
+    assert_no_secret_in_error(caught.value)
+
+
+def test_secret_assigned_to_a_frozen_config_is_never_shown() -> None:
+    config = make()
+
+    with pytest.raises(ValidationError) as caught:
+        config.secret_key = LEAKY_VALID_SECRET  # type: ignore[assignment,misc]  # must be refused
+
+    assert_no_secret_in_error(caught.value)
+
+
+def test_accepted_secrets_are_never_shown_by_the_config() -> None:
+    config = SessionConfig(
+        secret_key=SecretStr(LEAKY_VALID_SECRET),
+        secret_key_fallbacks=(SecretStr(LEAKY_VALID_SECRET + "-older"),),
+    )
+
+    assert_no_secret_in_config(config)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_accepted_secret_variables_are_never_shown_by_the_loaded_config(
+    deployment: Deployment, layer: Layer
+) -> None:
+    deployment.set(
+        layer,
+        SESSION_SECRET_KEY=LEAKY_VALID_SECRET,
+        SESSION_SECRET_KEY_FALLBACKS=json.dumps([LEAKY_VALID_SECRET + "-older"]),
+    )
+
+    loaded = deployment.load()
+
+    assert loaded.config.secret_key.get_secret_value() == LEAKY_VALID_SECRET
+    assert LEAK not in repr(loaded)
+    assert_no_secret_in_config(loaded.config)
+
+
+def test_accepted_nested_secrets_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", LEAKY_VALID_SECRET)
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY_FALLBACKS", json.dumps([LEAKY_VALID_SECRET]))
+
+    assert_no_secret_in_config(AppSettings())
