@@ -97,7 +97,7 @@ def _hide_secret(value: object) -> object:
         return value
     if isinstance(value, str):
         return SecretStr(value)
-    return _Unreadable(f"a {type(value).__name__}")
+    return _Unreadable(f"a value of type {type(value).__name__}")
 
 
 def _hide_secrets(value: object) -> object:
@@ -110,7 +110,7 @@ def _hide_secrets(value: object) -> object:
             return _Unreadable("invalid JSON")
     if isinstance(value, list | tuple):
         return tuple(_hide_secret(item) for item in value)
-    return _Unreadable(f"a {type(value).__name__}")
+    return _Unreadable(f"a value of type {type(value).__name__}")
 
 
 def _refuse_unreadable(expected: str) -> Any:
