@@ -106,7 +106,7 @@ def _hide_secrets(value: object) -> object:
         # whose decoding error would not be a ValidationError (and would quote the value).
         try:
             value = json.loads(value) if value.strip() else []
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
             return _Unreadable("invalid JSON")
     if isinstance(value, list | tuple):
         return tuple(_hide_secret(item) for item in value)
