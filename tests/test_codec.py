@@ -1,0 +1,420 @@
+"""The cookie codec: Starlette's wire format exactly, and every way a cookie is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+from typing import Any
+
+import itsdangerous
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
+from cookie_session import (
+    CookieExpired,
+    CookieMalformed,
+    CookieRejected,
+    CookieSignatureInvalid,
+    CookieTooLarge,
+    SessionCodec,
+    SessionMiddleware,
+)
+from cookie_session.codec import CLOCK_SKEW_SECONDS, MAX_COOKIE_BYTES, derive_key
+
+VECTOR_SECRET = "correct-horse-battery-staple-0123456789"
+VECTOR_TIMESTAMP = 1767225600
+VECTOR_SESSION = {"user": "é", "n": 1}
+VECTOR_COOKIE = "eyJ1c2VyIjogIlx1MDBlOSIsICJuIjogMX0=.aVW5AA.shGaG0KrYImpMUUtSN16Fw4JlX8"
+
+NOW = VECTOR_TIMESTAMP
+MAX_AGE = 3600
+SESSION = {"user": "alice", "cart": [1, 2], "profile": {"name": "Zoë"}}
+
+# Named, so that no secret appears in a test id.
+SECRETS = [
+    pytest.param(SECRET, id="shared test secret"),
+    pytest.param(OTHER_SECRET, id="other test secret"),
+    pytest.param(REFERENCE_SECRET, id="reference documentation secret"),
+    pytest.param(VECTOR_SECRET, id="fixed vector secret"),
+    pytest.param("clé-secrète-ünïcødé-ключ-密钥-0123456789", id="non-ASCII secret"),
+    pytest.param("🔑🗝-emoji-secret-long-enough-0123456789", id="emoji secret"),
+    pytest.param("a-secret-longer-than-an-hmac-block-" * 10, id="long secret"),
+]
+PAYLOAD_SIZES = [0, 1, 2, 3, 4, 5, 63, 64, 65, 100, 1000, 3000]  # the largest fits in 4096 bytes
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=30)
+sessions = st.dictionaries(
+    st.text(max_size=10), json_scalars | st.lists(json_scalars, max_size=5), max_size=5
+)
+timestamps = st.integers(min_value=1, max_value=2**40)
+
+
+class FixedTimeSigner(itsdangerous.TimestampSigner):
+    """itsdangerous's own signer, with its clock stopped at ``now``."""
+
+    def __init__(self, secret: str, now: int) -> None:
+        super().__init__(secret)
+        self.now = now
+
+    def get_timestamp(self) -> int:
+        return self.now
+
+
+def codec_at(now: int, *, secret: str = SECRET, max_age: int | None = MAX_AGE) -> SessionCodec:
+    return SessionCodec([secret], max_age=max_age, clock=lambda: now)
+
+
+def signed_payload(payload: bytes) -> str:
+    """A cookie carrying any payload at all, correctly signed with SECRET at NOW."""
+    return FixedTimeSigner(SECRET, NOW).sign(payload).decode("ascii")
+
+
+def base64_of(data: bytes) -> bytes:
+    return base64.b64encode(data)
+
+
+def with_character_replaced(value: str, index: int) -> str:
+    replacement = "B" if value[index] == "A" else "A"
+    return value[:index] + replacement + value[index + 1 :]
+
+
+VALID_COOKIE = codec_at(NOW).encode(SESSION)
+
+
+# -- the fixed vector -------------------------------------------------------------------------
+
+
+def test_fixed_vector_signs_to_the_spec_value() -> None:
+    codec = codec_at(VECTOR_TIMESTAMP, secret=VECTOR_SECRET)
+
+    assert codec.encode(VECTOR_SESSION) == VECTOR_COOKIE
+
+
+def test_fixed_vector_verifies_to_its_session_and_timestamp() -> None:
+    verified = codec_at(VECTOR_TIMESTAMP, secret=VECTOR_SECRET).verify(VECTOR_COOKIE)
+
+    assert (verified.data, verified.signed_at) == (VECTOR_SESSION, VECTOR_TIMESTAMP)
+
+
+# -- equivalence with itsdangerous ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_derive_key_equals_itsdangerous_derived_key(secret: str) -> None:
+    assert derive_key(secret) == itsdangerous.TimestampSigner(secret).derive_key()
+
+
+@settings(deadline=None, max_examples=50)
+@given(secret=st.text(min_size=1))
+def test_derive_key_equals_itsdangerous_for_any_secret(secret: str) -> None:
+    assert derive_key(secret) == itsdangerous.TimestampSigner(secret).derive_key()
+
+
+@settings(deadline=None, max_examples=50)
+@given(secret=st.text(min_size=1), session=sessions, now=timestamps)
+def test_signing_equals_itsdangerous(secret: str, session: dict[str, Any], now: int) -> None:
+    json_text = json.dumps(session)
+    expected = FixedTimeSigner(secret, now).sign(base64_of(json_text.encode("utf-8")))
+
+    assert codec_at(now, secret=secret).sign(json_text) == expected.decode("ascii")
+
+
+@settings(deadline=None, max_examples=50)
+@given(secret=st.text(min_size=1), session=sessions, now=timestamps)
+def test_itsdangerous_unsigns_our_cookies(secret: str, session: dict[str, Any], now: int) -> None:
+    cookie = codec_at(now, secret=secret).encode(session)
+
+    payload = FixedTimeSigner(secret, now).unsign(cookie, max_age=MAX_AGE)
+
+    assert json.loads(base64.b64decode(payload)) == session
+
+
+@settings(deadline=None, max_examples=50)
+@given(secret=st.text(min_size=1), session=sessions, now=timestamps)
+def test_we_verify_itsdangerous_cookies(secret: str, session: dict[str, Any], now: int) -> None:
+    json_text = json.dumps(session)
+    cookie = FixedTimeSigner(secret, now).sign(base64_of(json_text.encode("utf-8")))
+
+    verified = codec_at(now, secret=secret).verify(cookie)
+
+    assert (verified.data, verified.json_text, verified.signed_at) == (session, json_text, now)
+
+
+@pytest.mark.parametrize("size", PAYLOAD_SIZES)
+@pytest.mark.parametrize("secret", SECRETS)
+def test_payloads_of_every_size_sign_as_itsdangerous_does(secret: str, size: int) -> None:
+    json_text = json.dumps({"blob": "x" * size})
+    expected = FixedTimeSigner(secret, NOW).sign(base64_of(json_text.encode("utf-8")))
+
+    assert codec_at(NOW, secret=secret).sign(json_text) == expected.decode("ascii")
+
+
+@pytest.mark.parametrize("size", PAYLOAD_SIZES)
+@pytest.mark.parametrize("secret", SECRETS)
+def test_payloads_of_every_size_verify_from_itsdangerous(secret: str, size: int) -> None:
+    session = {"blob": "x" * size}
+    cookie = FixedTimeSigner(secret, NOW).sign(base64_of(json.dumps(session).encode("utf-8")))
+
+    assert codec_at(NOW, secret=secret, max_age=None).verify(cookie).data == session
+
+
+# -- round trips with Starlette's own SessionMiddleware, through real apps ---------------------
+
+
+def session_echo_app(middleware: Middleware) -> Starlette:
+    """POST stores the JSON body in the session; GET returns the session."""
+
+    async def store(request: Request) -> JSONResponse:
+        request.session.update(await request.json())
+        return JSONResponse("stored")
+
+    async def show(request: Request) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    routes = [Route("/", store, methods=["POST"]), Route("/", show, methods=["GET"])]
+    return Starlette(routes=routes, middleware=[middleware])
+
+
+def cookie_made_by(app: Starlette) -> str:
+    response = TestClient(app).post("/", json=SESSION)
+    name, _, rest = response.headers["set-cookie"].partition("=")
+    assert name == "session"
+    return rest.split(";", 1)[0]
+
+
+def session_read_by(app: Starlette, cookie: str) -> Any:
+    return TestClient(app).get("/", headers={"cookie": f"session={cookie}"}).json()
+
+
+def test_starlette_reads_a_cookie_made_by_our_middleware() -> None:
+    ours = session_echo_app(Middleware(SessionMiddleware, secret_key=SECRET))
+    starlettes = session_echo_app(Middleware(StarletteSessionMiddleware, secret_key=SECRET))
+
+    assert session_read_by(starlettes, cookie_made_by(ours)) == SESSION
+
+
+def test_our_middleware_reads_a_cookie_made_by_starlette() -> None:
+    ours = session_echo_app(Middleware(SessionMiddleware, secret_key=SECRET))
+    starlettes = session_echo_app(Middleware(StarletteSessionMiddleware, secret_key=SECRET))
+
+    assert session_read_by(ours, cookie_made_by(starlettes)) == SESSION
+
+
+# -- rejections -------------------------------------------------------------------------------
+
+REJECTIONS = [
+    pytest.param(
+        with_character_replaced(VALID_COOKIE, -5),
+        CookieSignatureInvalid,
+        "signature",
+        id="bad signature",
+    ),
+    pytest.param(
+        with_character_replaced(VALID_COOKIE, 3),
+        CookieSignatureInvalid,
+        "signature",
+        id="tampered payload",
+    ),
+    pytest.param(
+        codec_at(NOW, secret=OTHER_SECRET).encode(SESSION),
+        CookieSignatureInvalid,
+        "signature",
+        id="unknown key",
+    ),
+    pytest.param(
+        codec_at(NOW - MAX_AGE - 1).encode(SESSION), CookieExpired, "expired", id="expired"
+    ),
+    pytest.param(
+        codec_at(NOW + CLOCK_SKEW_SECONDS + 1).encode(SESSION),
+        CookieSignatureInvalid,
+        "future",
+        id="signed beyond the clock skew in the future",
+    ),
+    pytest.param(VALID_COOKIE[:-1], CookieSignatureInvalid, "signature", id="truncated by one"),
+    pytest.param(
+        VALID_COOKIE.rsplit(".", 1)[0],
+        CookieSignatureInvalid,
+        "signature",
+        id="truncated to payload and timestamp",
+    ),
+    pytest.param(
+        VALID_COOKIE.split(".", 1)[0], CookieMalformed, "not a signed value", id="payload only"
+    ),
+    pytest.param(
+        itsdangerous.Signer(SECRET).sign(base64_of(b"{}") + b".A").decode("ascii"),
+        CookieMalformed,
+        "timestamp",
+        id="timestamp not base64",
+    ),
+    pytest.param(signed_payload(b"abcde"), CookieMalformed, "base64", id="not base64"),
+    pytest.param(
+        signed_payload(base64_of(b"{not json")), CookieMalformed, "not JSON", id="not JSON"
+    ),
+    pytest.param(
+        signed_payload(base64_of(b"[1, 2]")), CookieMalformed, "not an object", id="JSON array"
+    ),
+    pytest.param(
+        signed_payload(base64_of(b'"admin"')), CookieMalformed, "not an object", id="JSON string"
+    ),
+    pytest.param(
+        signed_payload(base64_of(b"42")), CookieMalformed, "not an object", id="JSON number"
+    ),
+    pytest.param(
+        signed_payload(base64_of(b'{"user": "\xff\xfe"}')),
+        CookieMalformed,
+        "UTF-8",
+        id="non-UTF-8 bytes",
+    ),
+    pytest.param(
+        codec_at(NOW).encode({"blob": "x" * MAX_COOKIE_BYTES}),
+        CookieTooLarge,
+        "bytes",
+        id="validly signed but over 4096 bytes",
+    ),
+    pytest.param("A" * 100_000, CookieTooLarge, "bytes", id="100 KB of garbage"),
+    pytest.param(
+        VALID_COOKIE[:10] + "é" + VALID_COOKIE[10:], CookieMalformed, "ASCII", id="non-ASCII"
+    ),
+]
+
+
+@pytest.mark.parametrize(("cookie", "rejection", "reason"), REJECTIONS)
+def test_bad_cookie_raises_the_matching_rejection(
+    cookie: str, rejection: type[CookieRejected], reason: str
+) -> None:
+    with pytest.raises(rejection) as raised:
+        codec_at(NOW).verify(cookie)
+
+    assert type(raised.value) is rejection
+    assert reason in raised.value.reason
+
+
+@pytest.mark.parametrize(("cookie", "rejection", "reason"), REJECTIONS)
+def test_rejection_message_does_not_contain_the_cookie(
+    cookie: str, rejection: type[CookieRejected], reason: str
+) -> None:
+    with pytest.raises(CookieRejected) as raised:
+        codec_at(NOW).verify(cookie)
+
+    for text in (str(raised.value), repr(raised.value)):
+        assert cookie[-20:] not in text
+
+
+def test_empty_cookie_is_malformed() -> None:
+    with pytest.raises(CookieMalformed, match="not a signed value"):
+        codec_at(NOW).verify("")
+
+
+def test_bytes_are_verified_like_text() -> None:
+    assert codec_at(NOW).verify(VALID_COOKIE.encode("ascii")).data == SESSION
+
+
+def test_a_validly_signed_cookie_over_the_limit_is_refused_unverified() -> None:
+    cookie = codec_at(NOW).encode({"blob": "x" * MAX_COOKIE_BYTES})
+    unlimited_signer = FixedTimeSigner(SECRET, NOW)
+
+    assert unlimited_signer.unsign(cookie)  # itsdangerous would accept it
+    with pytest.raises(CookieTooLarge):
+        codec_at(NOW).verify(cookie)
+
+
+def test_every_single_character_change_is_rejected() -> None:
+    alphabet = string.ascii_letters + string.digits + "-_.=+/"
+    accepted = []
+    for index, original in enumerate(VALID_COOKIE):
+        for replacement in alphabet.replace(original, ""):
+            changed = VALID_COOKIE[:index] + replacement + VALID_COOKIE[index + 1 :]
+            try:
+                codec_at(NOW).verify(changed)
+            except CookieRejected:
+                continue
+            accepted.append(changed)
+
+    assert accepted == []
+
+
+def test_expired_rejection_carries_age_and_signing_time() -> None:
+    cookie = codec_at(NOW - MAX_AGE - 10).encode(SESSION)
+
+    with pytest.raises(CookieExpired) as raised:
+        codec_at(NOW).verify(cookie)
+
+    assert (raised.value.signed_at, raised.value.age) == (NOW - MAX_AGE - 10, MAX_AGE + 10)
+
+
+# -- what is accepted -------------------------------------------------------------------------
+
+
+def test_cookie_exactly_max_age_old_is_accepted() -> None:
+    cookie = codec_at(NOW - MAX_AGE).encode(SESSION)
+
+    assert codec_at(NOW).verify(cookie).data == SESSION
+
+
+def test_future_timestamp_within_clock_skew_is_accepted() -> None:
+    cookie = codec_at(NOW + CLOCK_SKEW_SECONDS).encode(SESSION)
+
+    assert codec_at(NOW).verify(cookie).data == SESSION
+
+
+def test_max_age_none_applies_no_age_limit() -> None:
+    cookie = codec_at(1).encode(SESSION)
+
+    assert codec_at(NOW, max_age=None).verify(cookie).data == SESSION
+
+
+def test_current_key_verifies_with_index_zero() -> None:
+    codec = SessionCodec([SECRET, OTHER_SECRET], max_age=None)
+
+    assert codec.verify(codec.encode(SESSION)).key_index == 0
+
+
+def test_fallback_key_verifies_with_its_index() -> None:
+    old_cookie = SessionCodec([OTHER_SECRET], max_age=None).encode(SESSION)
+
+    verified = SessionCodec([SECRET, OTHER_SECRET], max_age=None).verify(old_cookie)
+
+    assert (verified.data, verified.key_index) == (SESSION, 1)
+
+
+def test_fallback_key_is_never_used_to_sign() -> None:
+    cookie = SessionCodec([SECRET, OTHER_SECRET], max_age=None).encode(SESSION)
+
+    with pytest.raises(CookieSignatureInvalid):
+        SessionCodec([OTHER_SECRET], max_age=None).verify(cookie)
+
+
+def test_codec_needs_a_key() -> None:
+    with pytest.raises(ValueError, match="secret key"):
+        SessionCodec([], max_age=None)
+
+
+# -- values JSON cannot carry -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("session", "named"),
+    [
+        pytest.param({"n": 1, "tags": {"a", "b"}}, "'tags'", id="a set"),
+        pytest.param({"n": 1, "when": object()}, "'when'", id="an object"),
+        pytest.param({"profile": {"seen": {1}}}, "'profile'", id="nested"),
+        pytest.param({"n": 1, ("a", 1): "x"}, "('a', 1)", id="a tuple key"),
+    ],
+)
+def test_value_json_cannot_carry_is_a_type_error_naming_the_key(
+    session: dict[Any, Any], named: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        codec_at(NOW).encode(session)
+
+    assert named in str(raised.value)
