@@ -1,0 +1,428 @@
+"""The ``cookie-session`` command (also ``python -m cookie_session``).
+
+``check`` shows a deployment's effective session settings and where each came from,
+``generate-secret`` makes a key, ``decode`` says what a cookie holds or why it is refused, and
+``demo`` serves the counter example. No command ever prints a configured secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import SecretStr, ValidationError
+
+from cookie_session.codec import SessionCodec, VerifiedCookie
+from cookie_session.config import MIN_SECRET_LENGTH, SessionConfig
+from cookie_session.exceptions import CookieExpired, CookieRejected
+
+__all__ = ["main", "new_secret", "published_secret"]
+
+DEFAULT_SECRET_BYTES: Final = 32
+MIN_SECRET_BYTES: Final = math.ceil(MIN_SECRET_LENGTH * 3 / 4)
+"""token_urlsafe writes 4 characters per 3 bytes: fewer bytes than this make too short a key."""
+MAX_SECRET_BYTES: Final = 1024
+
+# Secrets printed in documentation, tutorials and templates: anyone can sign cookies with them.
+# ``published_secret`` matches these whole, and any secret containing one of the placeholder
+# phrases (``change-me-to-something-long``), in any letter case.
+EXAMPLE_SECRETS: Final = frozenset(
+    {
+        "your-secret-key-min-32-characters-long",  # the reference SessionMiddleware docs
+        "super-secret-key-change-this-in-production",  # the same docs' usage section
+        "your-secret-key-here-at-least-32-characters",
+        "0123456789abcdefghijklmnopqrstuvwxyz",
+    }
+)
+PLACEHOLDER_PHRASES: Final = (
+    "change-me",
+    "change_me",
+    "changeme",
+    "change-this",
+    "change_this",
+    "replace-me",
+    "replace_me",
+    "your-secret",
+    "your_secret",
+    "insecure",  # Django's startproject keys: "django-insecure-..."
+)
+
+_UNITS: Final = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    0 on success, 1 when the configuration is invalid or a cookie is refused, 2 on a usage error.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # argparse exits on --help (0) and usage errors (2)
+        return exit_request.code if isinstance(exit_request.code, int) else 2
+    command: Callable[[argparse.Namespace], int] = args.command
+    return command(args)
+
+
+def new_secret(n_bytes: int = DEFAULT_SECRET_BYTES) -> str:
+    """A random URL-safe secret of ``n_bytes`` bytes that SessionConfig accepts."""
+    if n_bytes < MIN_SECRET_BYTES:
+        raise ValueError(f"a secret needs at least {MIN_SECRET_BYTES} random bytes")
+    while True:
+        secret = secrets.token_urlsafe(n_bytes)
+        try:
+            SessionConfig(secret_key=SecretStr(secret))
+        except ValidationError:
+            continue  # fewer than 8 different characters: vanishingly rare, but possible
+        return secret
+
+
+def published_secret(secret: str) -> bool:
+    """Whether ``secret`` is a well-known example value (see ``EXAMPLE_SECRETS``)."""
+    lowered = secret.lower()
+    return lowered in EXAMPLE_SECRETS or any(phrase in lowered for phrase in PLACEHOLDER_PHRASES)
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cookie-session",
+        description="Check session settings, make a secret, read a session cookie, run the demo.",
+    )
+    commands = parser.add_subparsers(metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="validate the session settings of this environment and show where each came from",
+        description="Load the settings like SessionConfig.from_env() and show them (secrets "
+        "only as their length). Exit 0 when valid, 1 with one line per problem when not.",
+    )
+    _add_env_file(check)
+    _add_json(check)
+    check.set_defaults(command=_check)
+
+    generate = commands.add_parser(
+        "generate-secret",
+        help="print a new random secret for SESSION_SECRET_KEY",
+        description="Print a new random URL-safe secret that passes validation.",
+    )
+    generate.add_argument(
+        "--bytes",
+        type=_secret_bytes,
+        default=DEFAULT_SECRET_BYTES,
+        metavar="N",
+        help=f"random bytes in the secret ({MIN_SECRET_BYTES}..{MAX_SECRET_BYTES}, "
+        f"default {DEFAULT_SECRET_BYTES})",
+    )
+    generate.set_defaults(command=_generate_secret)
+
+    decode = commands.add_parser(
+        "decode",
+        help="verify a session cookie and show its data, or why it is refused",
+        description="Verify a session cookie's value with the configured keys; show which key "
+        "signed it, when, and its data. Exit 1 when it is refused or expired.",
+    )
+    decode.add_argument("cookie", metavar="COOKIE", help="the cookie's value (without 'name=')")
+    _add_env_file(decode)
+    _add_json(decode)
+    decode.set_defaults(command=_decode)
+
+    demo = commands.add_parser(
+        "demo",
+        help="serve the demo page (needs the 'demo' extra)",
+        description="Serve the counter demo with uvicorn, configured from the environment and "
+        ".env. With no SESSION_SECRET_KEY, a throw-away secret is generated for this run.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    demo.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _add_env_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-file",
+        type=_existing_file,
+        default=Path(".env"),
+        metavar="PATH",
+        help="env file to read after the environment (default: .env, skipped when missing)",
+    )
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def _secret_bytes(text: str) -> int:
+    n_bytes = _whole_number(text)
+    if not MIN_SECRET_BYTES <= n_bytes <= MAX_SECRET_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_SECRET_BYTES} (a {MIN_SECRET_LENGTH}-character secret) "
+            f"to {MAX_SECRET_BYTES}, got {n_bytes}"
+        )
+    return n_bytes
+
+
+def _port(text: str) -> int:
+    port = _whole_number(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {port}")
+    return port
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        loaded = SessionConfig.load(args.env_file)
+    except ValidationError as error:
+        _report_problems(error, as_json=args.json)
+        return 1
+    config = loaded.config
+    settings = {
+        field: {
+            "value": _shown(getattr(config, field)),
+            "variable": SessionConfig.env_variable(field, loaded.env_prefix),
+            "source": loaded.sources[field],
+        }
+        for field in SessionConfig.model_fields
+    }
+    warnings = _warnings(config)
+    if args.json:
+        _print_json({"env_file": str(args.env_file), "settings": settings, "warnings": warnings})
+        return 0
+    env_file_state = "" if args.env_file.is_file() else " (not found, skipped)"
+    print(f"env file: {args.env_file}{env_file_state}")
+    rows = [("setting", "variable", "value", "source")]
+    rows += [
+        (field, row["variable"], _text(field, row["value"]), row["source"])
+        for field, row in settings.items()
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for *cells, source in rows:
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=True)]
+        print("  ".join([*padded, source]))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print("the session configuration is valid")
+    return 0
+
+
+def _generate_secret(args: argparse.Namespace) -> int:
+    print(new_secret(args.bytes))
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    try:
+        config = SessionConfig.from_env(args.env_file)
+    except ValidationError as error:
+        _report_problems(error, as_json=args.json)
+        return 1
+    keys = [key.get_secret_value() for key in (config.secret_key, *config.secret_key_fallbacks)]
+    value = args.cookie.strip()
+    expired: CookieExpired | None = None
+    try:
+        try:
+            cookie = SessionCodec(keys, max_age=config.max_age).verify(value)
+        except CookieExpired as error:
+            # The exception does not say which key signed the cookie: verifying again without
+            # the age limit does, and decodes the data as well.
+            expired = error
+            cookie = SessionCodec(keys, max_age=None).verify(value)
+    except CookieRejected as rejection:
+        result: dict[str, Any] = {
+            "status": "rejected",
+            "rejection": type(rejection).__name__,
+            "reason": rejection.reason,
+        }
+    else:
+        result = _describe_cookie(cookie, expired, config.max_age)
+    if args.json:
+        _print_json(result)
+    else:
+        _print_cookie(result)
+    return 0 if result["status"] == "valid" else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from cookie_session.demo import serve
+    except ImportError as error:
+        print(
+            f"error: the demo needs the 'demo' extra ({error.name} is not installed): "
+            "pip install 'cookie-session[demo]'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        config, throwaway_secret = _demo_config()
+    except ValidationError as error:
+        _report_problems(error, as_json=False)
+        return 1
+    if throwaway_secret:
+        print(
+            "notice: SESSION_SECRET_KEY is not set (neither in the environment nor in .env), "
+            "so the demo signs cookies with a throw-away secret generated for this run: "
+            "sessions will not survive a restart. Set SESSION_SECRET_KEY to keep them "
+            "(`cookie-session generate-secret` makes one).",
+            file=sys.stderr,
+            flush=True,
+        )
+    serve(config, host=args.host, port=args.port, throwaway_secret=throwaway_secret)
+    return 0
+
+
+def _demo_config() -> tuple[SessionConfig, bool]:
+    """The environment's configuration, with a new secret if (and only if) none is set."""
+    try:
+        return SessionConfig.from_env(), False
+    except ValidationError as error:
+        secret_missing = any(
+            problem["type"] == "missing" and problem["loc"] == ("secret_key",)
+            for problem in error.errors()
+        )
+        if not secret_missing:
+            raise
+    return SessionConfig.from_env(secret_key=new_secret()), True
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _report_problems(error: ValidationError, *, as_json: bool) -> None:
+    """One line per problem; each message already names the variable that holds the value."""
+    problems = [" ".join(problem["msg"].split()) for problem in error.errors()]
+    if as_json:
+        _print_json({"configuration_errors": problems})
+        return
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def _warnings(config: SessionConfig) -> list[str]:
+    """Settings that are valid but probably a mistake."""
+    warnings: list[str] = []
+    secret_variable = SessionConfig.env_variable("secret_key")
+    named_keys = [(secret_variable, config.secret_key)]
+    fallbacks_variable = SessionConfig.env_variable("secret_key_fallbacks")
+    named_keys += [
+        (f"{fallbacks_variable} entry {number}", key)
+        for number, key in enumerate(config.secret_key_fallbacks, start=1)
+    ]
+    for name, key in named_keys:
+        if published_secret(key.get_secret_value()):
+            warnings.append(
+                f"{name} is a well-known example value: anyone can forge sessions with it; "
+                "use `cookie-session generate-secret` to make a real one"
+            )
+    if config.domain is not None and not config.https_only:
+        warnings.append(
+            f"{SessionConfig.env_variable('domain')} is {config.domain!r} but "
+            f"{SessionConfig.env_variable('https_only')} is false: the cookie also goes over "
+            "plain HTTP to every host of that domain"
+        )
+    return warnings
+
+
+def _shown(value: object) -> Any:
+    """A setting as it may be shown: secrets replaced by their length."""
+    if isinstance(value, SecretStr):
+        return f"<hidden, {len(value.get_secret_value())} characters>"
+    if isinstance(value, tuple):
+        return [_shown(item) for item in value]
+    return value
+
+
+def _text(field: str, value: Any) -> str:
+    if value is None:
+        return "none (a browser-session cookie)" if field == "max_age" else "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "(none)"
+    if field == "max_age":
+        return f"{value} ({_duration(value)})"
+    return str(value)
+
+
+def _describe_cookie(
+    cookie: VerifiedCookie, expired: CookieExpired | None, max_age: int | None
+) -> dict[str, Any]:
+    age = expired.age if expired is not None else int(time.time()) - cookie.signed_at
+    described: dict[str, Any] = {
+        "status": "expired" if expired is not None else "valid",
+        "key": "current" if cookie.key_index == 0 else f"fallback #{cookie.key_index}",
+        "signed_at": datetime.fromtimestamp(cookie.signed_at, UTC).isoformat(),
+        "age_seconds": age,
+        "max_age": max_age,
+        "data": cookie.data,
+    }
+    if expired is not None:
+        described["reason"] = expired.reason
+    return described
+
+
+def _print_cookie(result: dict[str, Any]) -> None:
+    if result["status"] == "rejected":
+        print(f"rejected: {result['reason']} ({result['rejection']})")
+        return
+    max_age: int | None = result["max_age"]
+    age: int = result["age_seconds"]
+    if max_age is None:
+        expiry = "never: max_age is none, so the server applies no age limit"
+    elif result["status"] == "expired":
+        expiry = f"EXPIRED {_duration(age - max_age)} ago ({result['reason']})"
+    else:
+        expiry = f"in {_duration(max_age - age)} (max_age is {max_age} seconds)"
+    if result["key"] == "current":
+        key = f"the current key ({SessionConfig.env_variable('secret_key')})"
+    else:
+        key = f"{result['key']} of {SessionConfig.env_variable('secret_key_fallbacks')}"
+    age_text = f"{age} seconds ({_duration(age)})" if age >= 0 else f"{-age} seconds from now"
+    print(f"status:     {result['status']}")
+    print(f"signed by:  {key}")
+    print(f"signed at:  {result['signed_at']}")
+    print(f"age:        {age_text}")
+    print(f"expires:    {expiry}")
+    print("data:")
+    print(json.dumps(result["data"], indent=2, ensure_ascii=False))
+
+
+def _duration(seconds: int) -> str:
+    """``3725`` -> ``"1 hour, 2 minutes"``: the two largest units, for a reader."""
+    parts: list[str] = []
+    for unit, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}" + ("s" if count != 1 else ""))
+    return ", ".join(parts[:2]) or "0 seconds"
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))

@@ -1,0 +1,269 @@
+"""The demo behind ``cookie-session demo``: the reference counter example grown into a page.
+
+This module needs the ``demo`` extra (FastAPI and uvicorn); nothing else in the package imports it.
+Every request's state lives in the signed cookie: the page shows the visit count, stored notes,
+the session as the server decoded it, and the attributes of the cookie this configuration sends.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Final, NamedTuple
+from urllib.parse import parse_qs
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import Response
+
+from cookie_session.codec import MAX_COOKIE_BYTES
+from cookie_session.config import SessionConfig
+from cookie_session.middleware import SessionMiddleware
+from cookie_session.session import get_session
+
+__all__ = ["create_app", "serve"]
+
+MAX_NOTE_LENGTH: Final = 200
+MAX_NOTES: Final = 5
+"""Older notes are dropped: a session must fit in one 4096-byte cookie."""
+
+
+class _CookieAttribute(NamedTuple):
+    """One attribute of the session's Set-Cookie header, explained for the page."""
+
+    name: str
+    sent: str | None
+    """The attribute as it appears in the header, or ``None`` when it is left out."""
+    meaning: str
+
+
+def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> FastAPI:
+    """The demo application, with ``SessionMiddleware`` configured by ``config``.
+
+    ``throwaway_secret`` puts a notice on the page that sessions end when the server restarts.
+    """
+    app = FastAPI(title="cookie-session demo", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SessionMiddleware, config=config)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: Request) -> HTMLResponse:
+        cookie = request.cookies.get(config.session_cookie)
+        return HTMLResponse(_render_page(config, request, cookie, throwaway_secret))
+
+    @app.get("/counter")
+    def session_counter(request: Request) -> JSONResponse:
+        """The reference documentation's example: every visit adds one."""
+        counter = request.session.get("counter", 0) + 1
+        request.session["counter"] = counter
+        return JSONResponse({"counter": counter})
+
+    @app.post("/increment")
+    def increment(request: Request) -> Response:
+        session = get_session(request)
+        session["counter"] = session.get("counter", 0) + 1
+        return _back_to_page()
+
+    @app.post("/note")
+    async def store_note(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        note = form.get("note", [""])[0].strip()
+        if len(note) > MAX_NOTE_LENGTH:
+            return PlainTextResponse(
+                f"A note may have at most {MAX_NOTE_LENGTH} characters.", status_code=400
+            )
+        if note:
+            notes = get_session(request).setdefault("notes", [])
+            notes.append(note)  # changed in place: the middleware notices that too
+            del notes[:-MAX_NOTES]
+        return _back_to_page()
+
+    @app.post("/clear")
+    def clear(request: Request) -> Response:
+        get_session(request).clear()  # an empty session deletes the cookie
+        return _back_to_page()
+
+    return app
+
+
+def serve(config: SessionConfig, *, host: str, port: int, throwaway_secret: bool) -> None:
+    """Serve the demo with uvicorn until interrupted."""
+    uvicorn.run(create_app(config, throwaway_secret=throwaway_secret), host=host, port=port)
+
+
+def _cookie_attributes(config: SessionConfig) -> list[_CookieAttribute]:
+    """Every attribute the session cookie may carry, and what this configuration makes of it."""
+    max_age = config.max_age
+    same_site_meaning = {
+        "lax": "sent with same-site requests and with links followed from other sites",
+        "strict": "sent with same-site requests only, never from another site",
+        "none": "sent with cross-site requests too",
+    }
+    return [
+        _CookieAttribute(
+            "Max-Age",
+            f"Max-Age={max_age}" if max_age is not None else None,
+            f"the browser keeps the cookie for {max_age} seconds"
+            if max_age is not None
+            else "left out (max_age is none): the cookie ends when the browser closes",
+        ),
+        _CookieAttribute(
+            "Path", f"Path={config.path}", f"sent with requests to {config.path} and below"
+        ),
+        _CookieAttribute("HttpOnly", "HttpOnly", "always: page scripts cannot read the cookie"),
+        _CookieAttribute(
+            "SameSite",
+            f"SameSite={config.same_site.title()}",
+            same_site_meaning[config.same_site],
+        ),
+        _CookieAttribute(
+            "Secure",
+            "Secure" if config.https_only else None,
+            "sent over HTTPS only"
+            if config.https_only
+            else "left out (https_only is false): the cookie also travels over plain HTTP",
+        ),
+        _CookieAttribute(
+            "Domain",
+            f"Domain={config.domain}" if config.domain is not None else None,
+            f"shared with {config.domain} and its subdomains"
+            if config.domain is not None
+            else "left out: this host only",
+        ),
+        _CookieAttribute(
+            "Partitioned",
+            "Partitioned" if config.partitioned else None,
+            "kept separately for each top-level site (CHIPS)"
+            if config.partitioned
+            else "left out: one cookie for every site that embeds this one",
+        ),
+    ]
+
+
+def _back_to_page() -> Response:
+    # 303: the browser follows with a GET, so reloading the page does not repeat the form.
+    return RedirectResponse("/", status_code=303)
+
+
+def _render_page(
+    config: SessionConfig, request: Request, cookie: str | None, throwaway_secret: bool
+) -> str:
+    session = get_session(request)
+    counter = session.get("counter", 0)
+    notes = session.get("notes", [])
+    contents = json.dumps(dict(session), indent=2, ensure_ascii=False)
+    attributes = _cookie_attributes(config)
+    set_cookie = "; ".join(
+        [f"{config.session_cookie}=<signed value>"]
+        + [attribute.sent for attribute in attributes if attribute.sent is not None]
+    )
+    attribute_rows = "\n".join(
+        f"<tr><th>{escape(attribute.name)}</th>"
+        f"<td>{_code(attribute.sent) if attribute.sent else '—'}</td>"
+        f"<td>{escape(attribute.meaning)}</td></tr>"
+        for attribute in attributes
+    )
+    note_items = "\n".join(f"<li>{escape(str(note))}</li>" for note in notes)
+    cookie_state = (
+        f"The browser sent a session cookie of {len(cookie)} bytes "
+        f"(a cookie may have {MAX_COOKIE_BYTES})."
+        if cookie
+        else "The browser sent no session cookie: the session starts empty."
+    )
+    notice = (
+        '<p class="notice">This server signs cookies with a throw-away secret made at start-up: '
+        "sessions end when it restarts. Set <code>SESSION_SECRET_KEY</code> to keep them.</p>"
+        if throwaway_secret
+        else ""
+    )
+    return _PAGE.format(
+        notice=notice,
+        counter=escape(str(counter)),
+        max_note_length=MAX_NOTE_LENGTH,
+        max_notes=MAX_NOTES,
+        notes=f"<ol>{note_items}</ol>" if notes else "<p>No notes yet.</p>",
+        contents=escape(contents),
+        cookie_state=escape(cookie_state),
+        set_cookie=escape(set_cookie),
+        attribute_rows=attribute_rows,
+    )
+
+
+def _code(text: str) -> str:
+    return f"<code>{escape(text)}</code>"
+
+
+_PAGE: Final = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cookie-session demo</title>
+<style>
+  body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto;
+         padding: 0 1rem; color: #1d1d1f; background: #f5f5f7; }}
+  h1 {{ margin-bottom: 0; }}
+  .lead {{ margin-top: .25rem; color: #555; }}
+  section {{ background: #fff; border-radius: 10px; padding: 1rem 1.25rem; margin: 1rem 0;
+            box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }}
+  h2 {{ margin: 0 0 .5rem; font-size: 1.1rem; }}
+  .counter {{ font-size: 2.5rem; font-weight: 700; margin: 0 1rem 0 0; }}
+  .row {{ display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; }}
+  button {{ font: inherit; padding: .4rem .9rem; border-radius: 6px; border: 1px solid #0a64d6;
+           background: #0a64d6; color: #fff; cursor: pointer; }}
+  button.danger {{ background: #fff; color: #b3261e; border-color: #b3261e; }}
+  input[type=text] {{ font: inherit; padding: .35rem .5rem; flex: 1; min-width: 12rem; }}
+  pre, code {{ font: 14px/1.4 ui-monospace, monospace; }}
+  td code {{ white-space: nowrap; }}
+  pre {{ background: #f0f0f3; padding: .75rem; border-radius: 6px; overflow-x: auto; }}
+  table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
+  th, td {{ text-align: left; padding: .3rem .5rem; border-top: 1px solid #e3e3e8;
+           vertical-align: top; }}
+  .notice {{ background: #fff4ce; border: 1px solid #e0c45c; border-radius: 6px;
+            padding: .5rem .75rem; }}
+  .muted {{ color: #666; font-size: 14px; }}
+</style>
+</head>
+<body>
+<h1>cookie-session demo</h1>
+<p class="lead">Everything below lives in a signed cookie; the server stores nothing.</p>
+{notice}
+<section>
+  <h2>Visits</h2>
+  <form class="row" method="post" action="/increment">
+    <span class="counter" id="counter">{counter}</span>
+    <button type="submit">Count a visit</button>
+  </form>
+  <p class="muted">The reference example's JSON endpoint <a href="/counter">/counter</a>
+  adds one on every visit too.</p>
+</section>
+<section>
+  <h2>Notes</h2>
+  <form class="row" method="post" action="/note">
+    <input type="text" name="note" maxlength="{max_note_length}" required
+           placeholder="Something to remember" aria-label="Note">
+    <button type="submit">Store note</button>
+  </form>
+  {notes}
+  <p class="muted">The last {max_notes} notes are kept.</p>
+</section>
+<section>
+  <h2>Session contents</h2>
+  <pre id="contents">{contents}</pre>
+  <p class="muted">{cookie_state}</p>
+  <form method="post" action="/clear">
+    <button class="danger" type="submit">Clear the session</button>
+  </form>
+</section>
+<section>
+  <h2>The cookie this server sends</h2>
+  <p><code id="set-cookie">Set-Cookie: {set_cookie}</code></p>
+  <table>
+{attribute_rows}
+  </table>
+  <p class="muted">Set-Cookie goes out only when the session changes; clearing it deletes the
+  cookie (<code>Max-Age=0</code>).</p>
+</section>
+</body>
+</html>
+"""

@@ -1,0 +1,486 @@
+"""The ``cookie-session`` command, run as a real process: exit codes, output, and no secret shown.
+
+Every test runs in an empty working directory with no ``SESSION_*`` variable from the machine
+(the ``clean_env`` fixture); the subprocesses inherit exactly that.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from itsdangerous import TimestampSigner
+from pydantic import SecretStr
+
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
+from cookie_session import SessionCodec, SessionConfig
+from cookie_session.cli import EXAMPLE_SECRETS, main
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+INSTALLED_SCRIPT = Path(sys.executable).with_name("cookie-session")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run of the command line."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, command: tuple[str, ...] = (sys.executable, "-m", "cookie_session")) -> Run:
+    completed = subprocess.run(
+        [*command, *args], capture_output=True, text=True, encoding="utf-8", timeout=60
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
+def assert_hidden(run: Run, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in run.output
+
+
+def signed_cookie(data: dict[str, Any], secret: str = SECRET, *, seconds_ago: int = 0) -> str:
+    signed_at = int(time.time()) - seconds_ago
+    return SessionCodec([secret], max_age=None, clock=lambda: signed_at).encode(data)
+
+
+@pytest.fixture
+def secret_in_env(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    return SECRET
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_shows_each_setting_with_its_variable_and_source() -> None:
+    Path(".env").write_text("SESSION_COOKIE=app_session\n", encoding="utf-8")
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    rows = {
+        cells[0]: cells
+        for cells in (re.split(r" {2,}", line) for line in result.stdout.splitlines())
+    }
+    assert rows["session_cookie"] == ["session_cookie", "SESSION_COOKIE", "app_session", "env file"]
+    assert rows["secret_key"] == [
+        "secret_key",
+        "SESSION_SECRET_KEY",
+        f"<hidden, {len(SECRET)} characters>",
+        "environment",
+    ]
+    assert rows["path"] == ["path", "SESSION_PATH", "/", "default"]
+    assert set(rows) >= set(SessionConfig.model_fields)
+    assert_hidden(result, SECRET)
+
+
+def test_check_shows_secrets_only_as_their_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET]))
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert f"<hidden, {len(SECRET)} characters>" in result.stdout
+    assert f"<hidden, {len(OTHER_SECRET)} characters>" in result.stdout
+    assert_hidden(result, SECRET, OTHER_SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_json_gives_value_variable_and_source_of_every_setting() -> None:
+    result = run_cli("check", "--json")
+
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report["settings"]) == set(SessionConfig.model_fields)
+    assert report["settings"]["secret_key"] == {
+        "value": f"<hidden, {len(SECRET)} characters>",
+        "variable": "SESSION_SECRET_KEY",
+        "source": "environment",
+    }
+    assert report["settings"]["max_age"] == {
+        "value": 1209600,
+        "variable": "SESSION_MAX_AGE",
+        "source": "default",
+    }
+    assert report["warnings"] == []
+    assert_hidden(result, SECRET)
+
+
+def test_check_reads_the_env_file_named_by_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "deploy.env"
+    env_file.write_text(f"SESSION_SECRET_KEY={SECRET}\nSESSION_MAX_AGE=none\n", encoding="utf-8")
+
+    result = run_cli("check", "--env-file", str(env_file), "--json")
+
+    assert result.returncode == 0, result.output
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["secret_key"]["source"] == "env file"
+    assert settings["max_age"] == {
+        "value": None,
+        "variable": "SESSION_MAX_AGE",
+        "source": "env file",
+    }
+    assert_hidden(result, SECRET)
+
+
+def test_check_of_a_missing_env_file_is_a_usage_error() -> None:
+    result = run_cli("check", "--env-file", "nowhere.env")
+
+    assert result.returncode == 2
+    assert "no such file: nowhere.env" in result.stderr
+
+
+def test_check_reports_one_line_per_problem_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    short_secret = "LEAKCHECK-too-short"
+    monkeypatch.setenv("SESSION_SECRET_KEY", short_secret)
+    monkeypatch.setenv("SESSION_MAX_AGE", "-3")
+    Path(".env").write_text("SESSION_SAME_SITE=sometimes\n", encoding="utf-8")
+
+    result = run_cli("check")
+
+    assert result.returncode == 1
+    problems = result.stderr.splitlines()
+    assert len(problems) == 3, result.stderr
+    assert all(line.startswith("error: SESSION_") for line in problems)
+    assert any("SESSION_SECRET_KEY (from the environment)" in line for line in problems)
+    assert any("SESSION_MAX_AGE (from the environment)" in line for line in problems)
+    assert any("SESSION_SAME_SITE (from the env file)" in line for line in problems)
+    assert result.stdout == ""
+    assert_hidden(result, short_secret)
+
+
+def test_check_names_the_variable_of_a_missing_secret() -> None:
+    result = run_cli("check")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: SESSION_SECRET_KEY")
+
+
+def test_check_json_lists_the_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SAME_SITE", "none")
+
+    result = run_cli("check", "--json")
+
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["configuration_errors"]
+    assert len(problems) == 1
+    assert "SESSION_SAME_SITE" in problems[0]
+    assert "SESSION_HTTPS_ONLY" in problems[0]
+    assert_hidden(result, SECRET)
+
+
+def _env_example_secret() -> str:
+    match = re.search(r"SESSION_SECRET_KEY=(\S+)", ENV_EXAMPLE.read_text(encoding="utf-8"))
+    assert match is not None, ".env.example shows no SESSION_SECRET_KEY"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    "published",
+    [
+        REFERENCE_SECRET,
+        *sorted(EXAMPLE_SECRETS),
+        "please-CHANGE-ME-before-deploying-0123456789",
+        "django-insecure-0123456789abcdefghijklmnop",
+        pytest.param(_env_example_secret(), id="env-example"),
+    ],
+)
+def test_check_warns_about_a_published_example_secret(
+    monkeypatch: pytest.MonkeyPatch, published: str
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", published)
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert "warning: SESSION_SECRET_KEY is a well-known example value" in result.stderr
+    assert_hidden(result, published)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_warns_about_a_published_fallback_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET, REFERENCE_SECRET]))
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert "warning: SESSION_SECRET_KEY_FALLBACKS entry 2 is a well-known" in result.stderr
+    assert "entry 1" not in result.stderr
+    assert_hidden(result, SECRET, OTHER_SECRET, REFERENCE_SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_warns_when_a_domain_is_set_without_https_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_DOMAIN", ".example.com")
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert "warning: SESSION_DOMAIN is '.example.com' but SESSION_HTTPS_ONLY is false" in (
+        result.stderr
+    )
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_of_a_domain_with_https_only_warns_about_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_DOMAIN", ".example.com")
+    monkeypatch.setenv("SESSION_HTTPS_ONLY", "true")
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert result.stderr == ""
+    assert_hidden(result, SECRET)
+
+
+# -- generate-secret -------------------------------------------------------------------------
+
+
+def test_generated_secret_passes_validation() -> None:
+    result = run_cli("generate-secret")
+
+    assert result.returncode == 0, result.output
+    secret = result.stdout.strip()
+    assert SessionConfig(secret_key=SecretStr(secret)).secret_key.get_secret_value() == secret
+    assert result.stdout == secret + "\n"
+
+
+def test_generated_secrets_differ() -> None:
+    first, second = run_cli("generate-secret"), run_cli("generate-secret")
+
+    assert first.stdout != second.stdout
+
+
+@pytest.mark.parametrize(("n_bytes", "length"), [(24, 32), (48, 64)])
+def test_generate_secret_bytes_sets_the_randomness(n_bytes: int, length: int) -> None:
+    result = run_cli("generate-secret", "--bytes", str(n_bytes))
+
+    assert result.returncode == 0, result.output
+    assert len(result.stdout.strip()) == length
+
+
+@pytest.mark.parametrize("n_bytes", ["23", "0", "-5", "many"])
+def test_generate_secret_refuses_bytes_that_cannot_make_a_valid_secret(n_bytes: str) -> None:
+    result = run_cli("generate-secret", "--bytes", n_bytes)
+
+    assert result.returncode == 2
+    assert "argument --bytes" in result.stderr
+    assert result.stdout == ""
+
+
+def test_installed_script_generates_a_secret() -> None:
+    result = run_cli("generate-secret", command=(str(INSTALLED_SCRIPT),))
+
+    assert result.returncode == 0, result.output
+    SessionConfig(secret_key=SecretStr(result.stdout.strip()))
+
+
+# -- decode ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_shows_key_signing_time_age_and_data_of_a_valid_cookie() -> None:
+    cookie = signed_cookie({"user": "é", "n": 1}, seconds_ago=600)
+
+    result = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    signed_at = datetime.fromisoformat(report.pop("signed_at"))
+    assert signed_at.utcoffset() == timedelta(0)
+    assert time.time() - signed_at.timestamp() >= 600
+    assert report.pop("age_seconds") >= 600
+    assert report == {
+        "status": "valid",
+        "key": "current",
+        "max_age": 1209600,
+        "data": {"user": "é", "n": 1},
+    }
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_prints_a_valid_cookie_for_a_reader() -> None:
+    cookie = signed_cookie({"cart": ["apple"]}, seconds_ago=3600)
+
+    result = run_cli("decode", cookie)
+
+    assert result.returncode == 0, result.output
+    assert "status:     valid" in result.stdout
+    assert "signed by:  the current key (SESSION_SECRET_KEY)" in result.stdout
+    assert "age:        36" in result.stdout  # 3600 seconds and a little, "(1 hour...)"
+    assert '"cart": [\n    "apple"\n  ]' in result.stdout
+    assert_hidden(result, SECRET)
+
+
+def test_decode_shows_the_signing_time_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SPEC's fixed vector, signed at 1767225600 (2026-01-01T00:00:00Z).
+    monkeypatch.setenv("SESSION_SECRET_KEY", "correct-horse-battery-staple-0123456789")
+    monkeypatch.setenv("SESSION_MAX_AGE", "none")
+    cookie = "eyJ1c2VyIjogIlx1MDBlOSIsICJuIjogMX0=.aVW5AA.shGaG0KrYImpMUUtSN16Fw4JlX8"
+
+    result = run_cli("decode", cookie)
+
+    assert result.returncode == 0, result.output
+    assert "signed at:  2026-01-01T00:00:00+00:00" in result.stdout
+    assert "expires:    never" in result.stdout
+
+
+def test_decode_names_the_fallback_key_that_verified_the_cookie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET]))
+    cookie = signed_cookie({"n": 1}, OTHER_SECRET)
+
+    result = run_cli("decode", cookie)
+
+    assert result.returncode == 0, result.output
+    assert "signed by:  fallback #1 of SESSION_SECRET_KEY_FALLBACKS" in result.stdout
+    assert_hidden(result, SECRET, OTHER_SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_of_an_expired_cookie_prints_its_data_and_age_says_expired_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_MAX_AGE", "60")
+    cookie = signed_cookie({"user": "ada"}, seconds_ago=3600)
+
+    result = run_cli("decode", cookie)
+
+    assert result.returncode == 1
+    assert "status:     expired" in result.stdout
+    assert "EXPIRED 59 minutes" in result.stdout
+    assert "age:        36" in result.stdout
+    assert '"user": "ada"' in result.stdout
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_json_of_an_expired_cookie_names_the_key_and_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_MAX_AGE", "60")
+    cookie = signed_cookie({"user": "ada"}, seconds_ago=3600)
+
+    result = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "expired"
+    assert report["key"] == "current"
+    assert report["age_seconds"] >= 3600
+    assert "max_age is 60" in report["reason"]
+    assert report["data"] == {"user": "ada"}
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_rejects_a_cookie_signed_with_an_unknown_key() -> None:
+    result = run_cli("decode", signed_cookie({"admin": True}, OTHER_SECRET))
+
+    assert result.returncode == 1
+    assert result.stdout == (
+        "rejected: signature does not match any key (CookieSignatureInvalid)\n"
+    )
+    assert "admin" not in result.output
+    assert_hidden(result, SECRET, OTHER_SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_rejects_a_tampered_cookie() -> None:
+    _, timestamp, signature = signed_cookie({"admin": False}).split(".")
+    forged = SessionCodec.serialise({"admin": True}).encode()
+    tampered = ".".join([base64.b64encode(forged).decode(), timestamp, signature])
+
+    result = run_cli("decode", tampered, "--json")
+
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["rejection"] == "CookieSignatureInvalid"
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"%%%not-base64%%%", "base64"),
+        (b"bm90IGpzb24=", "not JSON"),  # base64 of "not json"
+        (b"WzEsIDJd", "not an object"),  # base64 of "[1, 2]"
+    ],
+)
+def test_decode_says_why_a_signed_but_malformed_cookie_is_rejected(
+    payload: bytes, reason: str
+) -> None:
+    cookie = TimestampSigner(SECRET).sign(payload).decode()
+
+    result = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "rejected"
+    assert report["rejection"] == "CookieMalformed"
+    assert reason in report["reason"]
+    assert_hidden(result, SECRET)
+
+
+def test_decode_with_an_invalid_configuration_reports_the_problem() -> None:
+    result = run_cli("decode", signed_cookie({"n": 1}))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: SESSION_SECRET_KEY")
+    assert result.stdout == ""
+
+
+# -- usage -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("check", "--verbose"), ("decode",), ("frobnicate",), ("demo", "--port", "70000")],
+    ids=["no-command", "unknown-option", "missing-cookie", "unknown-command", "bad-port"],
+)
+def test_usage_errors_exit_2_with_a_short_message(args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: cookie-session")
+    assert len(result.stderr.splitlines()) <= 3
+    assert result.stdout == ""
+
+
+def test_main_returns_the_exit_status_instead_of_exiting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["generate-secret", "--bytes", "1"]) == 2
+    assert main(["generate-secret"]) == 0
+    assert capsys.readouterr().out.strip()
