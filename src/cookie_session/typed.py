@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Generic, TypeVar, Unpack
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from cookie_session.config import SessionConfig
 from cookie_session.exceptions import SessionNotInstalled
@@ -46,6 +47,11 @@ def _json_form(model: BaseModel) -> dict[str, Any]:
     field raises :class:`pydantic_core.PydanticSerializationError` rather than being stored.
     """
     return model.model_dump(mode="json", by_alias=True, round_trip=True, warnings="error")
+
+
+def _aliases(field: FieldInfo) -> list[str]:
+    """The names other than its own that a field is read by, when they are plain strings."""
+    return [alias for alias in (field.alias, field.validation_alias) if isinstance(alias, str)]
 
 
 class _LoadedModel:
@@ -184,7 +190,8 @@ class TypedSession(Generic[M]):
             else:
                 # Keys that are no field's name came from the cookie: they are data, not logged.
                 fields = self.model.model_fields
-                names = {*fields, *(field.alias for field in fields.values() if field.alias)}
+                aliases = (alias for field in fields.values() for alias in _aliases(field))
+                names = {*fields, *aliases}
                 reset = sorted(str(key) for key in failed_keys if key in names)
                 logger.warning(
                     "session[%r] no longer fits %s: kept what still fits; reset to defaults: %s",
