@@ -1,12 +1,14 @@
-"""The reference examples under ``examples/`` run as documented.
+"""The examples run as documented: the reference apps under ``examples/`` and the code in ``docs/``.
 
-Each example is loaded from its file, as uvicorn would load it, and driven with the test client's
-cookie jar, which, like a browser, only sends a cookie back where its attributes allow.
+Each example app is loaded from its file, as uvicorn would load it, and driven with the test
+client's cookie jar, which, like a browser, only sends a cookie back where its attributes allow.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,11 @@ from starlette.testclient import TestClient
 from conftest import REFERENCE_SECRET
 from cookie_session import SessionCodec
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DOCS = ROOT / "docs"
+# Pages whose Python blocks are checked here: each page's blocks run in order, in one namespace.
+CHECKED_PAGES = ["how-it-works.md", "cookie-format.md", "migrating.md"]
 PRODUCTION_SECRET = "a-production-secret-from-the-env-0123456789"
 
 
@@ -115,3 +121,27 @@ def test_cookie_is_signed_with_the_configured_secret(client: TestClient, example
     cookie = client.cookies["fastrapi_session"]
     codec = SessionCodec([example.secret], max_age=example.max_age)
     assert codec.verify(cookie).data == {"counter": 1}
+
+
+@pytest.fixture
+def restore_log_level() -> Iterator[None]:
+    """The docs show how to turn on the debug log; other tests must not inherit that."""
+    logger = logging.getLogger("cookie_session")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("clean_env", "restore_log_level")
+@pytest.mark.parametrize("page", CHECKED_PAGES)
+def test_python_blocks_of_the_docs_run(page: str) -> None:
+    path = DOCS / page
+    text = path.read_text(encoding="utf-8")
+    blocks = list(re.finditer(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL))
+    assert blocks, f"{page} has no Python block to check"
+    namespace: dict[str, object] = {"__name__": page}
+    for block in blocks:
+        # Padded so that a traceback's line numbers are the page's own.
+        source = "\n" * text.count("\n", 0, block.start(1)) + block[1]
+        # The docs are ours; running their examples is the point.
+        exec(compile(source, str(path), "exec"), namespace)  # noqa: S102
