@@ -1,0 +1,92 @@
+"""The application the integration tests serve, through uvicorn or called directly.
+
+uvicorn imports it as ``tests.integration.apps:counter_app --factory``: each server process
+builds its middleware from its own ``SESSION_*`` environment variables, as a deployment would.
+The routes:
+
+- ``/counter?marker=M``: adds one to the session's count; the first visit stores ``M`` as the
+  session's marker. Answers the count, the session's marker and the serving process's id.
+- ``/peek``: the session's contents; ``/replace`` (POST, a JSON object): becomes the session.
+- ``/clear``: empties the session.
+- ``/cookies``: the names of the cookies the request carried, without touching the session.
+- ``/link?to=URL``: a page with one link, ``#go``, to ``URL``.
+- ``/health``: answers once the server is ready.
+
+Everything but ``/health`` and ``/link`` is also under ``/app``, for cookies with that path.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route
+
+from cookie_session import SessionMiddleware, get_session
+from cookie_session.types import ASGIApp
+
+
+async def counter(request: Request) -> JSONResponse:
+    session = get_session(request)
+    session["count"] = session.get("count", 0) + 1
+    marker = session.setdefault("marker", request.query_params.get("marker", ""))
+    return JSONResponse({"count": session["count"], "marker": marker, "pid": os.getpid()})
+
+
+async def peek(request: Request) -> JSONResponse:
+    return JSONResponse(dict(get_session(request)))
+
+
+async def replace(request: Request) -> JSONResponse:
+    session = get_session(request)
+    session.clear()
+    session.update(await request.json())
+    return JSONResponse({"stored": len(session)})
+
+
+async def clear(request: Request) -> JSONResponse:
+    get_session(request).clear()
+    return JSONResponse({"cleared": True})
+
+
+async def cookies(request: Request) -> JSONResponse:
+    return JSONResponse({"cookies": sorted(request.cookies)})
+
+
+async def link(request: Request) -> HTMLResponse:
+    target = html.escape(request.query_params["to"])
+    return HTMLResponse(f'<!doctype html><a id="go" href="{target}">go</a>')
+
+
+async def health(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+_SESSION_ROUTES = [
+    Route("/counter", counter),
+    Route("/peek", peek),
+    Route("/replace", replace, methods=["POST"]),
+    Route("/clear", clear),
+    Route("/cookies", cookies),
+]
+
+
+def routes() -> Starlette:
+    """The application without session middleware."""
+    return Starlette(
+        routes=[
+            *_SESSION_ROUTES,
+            Mount("/app", routes=_SESSION_ROUTES),
+            Route("/other", cookies),
+            Route("/link", link),
+            Route("/health", health),
+        ]
+    )
+
+
+def counter_app() -> ASGIApp:
+    """The application with its session settings read from this process's environment."""
+    return SessionMiddleware.from_env(routes(), env_file=None)
