@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack
 
 from pydantic import (
     AfterValidator,
@@ -44,6 +44,7 @@ __all__ = [
     "LoadedConfig",
     "SameSite",
     "SessionConfig",
+    "SessionFields",
 ]
 
 MIN_SECRET_LENGTH: Final = 32
@@ -52,6 +53,22 @@ MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
 """Browsers cap a cookie's lifetime at 400 days (RFC 6265bis); a longer one is silently cut."""
 
 SameSite = Literal["lax", "strict", "none"]
+
+
+class SessionFields(TypedDict, total=False):
+    """The settings :class:`SessionMiddleware` takes as keyword arguments; see SessionConfig."""
+
+    secret_key: str | SecretStr
+    secret_key_fallbacks: tuple[str | SecretStr, ...] | list[str | SecretStr]
+    session_cookie: str
+    max_age: int | None
+    path: str
+    same_site: SameSite
+    https_only: bool
+    domain: str | None
+    partitioned: bool
+
+
 ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
 
 # RFC 9110 "tchar": what a cookie name may be made of (RFC 6265 says a token).
@@ -348,7 +365,7 @@ class SessionConfig(BaseSettings):
         *,
         env_prefix: str = "SESSION_",
         secrets_dir: str | os.PathLike[str] | None = None,
-        **overrides: Any,
+        **overrides: Unpack[SessionFields],
     ) -> Self:
         """Read the settings of a deployment.
 
@@ -368,10 +385,11 @@ class SessionConfig(BaseSettings):
         *,
         env_prefix: str = "SESSION_",
         secrets_dir: str | os.PathLike[str] | None = None,
-        **overrides: Any,
+        **overrides: Unpack[SessionFields],
     ) -> LoadedConfig[Self]:
         """Like :meth:`from_env`, and also tell where each setting came from."""
-        unknown = sorted(set(overrides) - set(cls.model_fields))
+        given: Mapping[str, object] = overrides
+        unknown = sorted(set(given) - set(cls.model_fields))
         if unknown:
             raise TypeError(f"unknown SessionConfig setting(s): {', '.join(unknown)}")
         layers: list[tuple[ConfigSource, Mapping[str, str | None]]] = [
@@ -387,8 +405,8 @@ class SessionConfig(BaseSettings):
         values: dict[str, Any] = {}
         sources: dict[str, ConfigSource] = {}
         for field in cls.model_fields:
-            if field in overrides:
-                values[field], sources[field] = overrides[field], "argument"
+            if field in given:
+                values[field], sources[field] = given[field], "argument"
                 continue
             variable = cls.env_variable(field, env_prefix).lower()
             for source, variables in layers:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Final, Self, TypedDict, Unpack
-
-from pydantic import SecretStr
+from typing import Final, Self, Unpack
 
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
-from cookie_session.config import SameSite, SessionConfig
+from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
 from cookie_session.session import Session
 from cookie_session.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,20 +19,6 @@ logger = logging.getLogger("cookie_session")
 _RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 _COOKIE_BOUNDARY: Final = frozenset(b"; \t")
-
-
-class SessionFields(TypedDict, total=False):
-    """The settings :class:`SessionMiddleware` takes as keyword arguments; see SessionConfig."""
-
-    secret_key: str | SecretStr
-    secret_key_fallbacks: tuple[str | SecretStr, ...] | list[str | SecretStr]
-    session_cookie: str
-    max_age: int | None
-    path: str
-    same_site: SameSite
-    https_only: bool
-    domain: str | None
-    partitioned: bool
 
 
 class SessionMiddleware:
