@@ -9,7 +9,10 @@ test secret, as an earlier deploy of the application would have signed them.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -18,7 +21,7 @@ from fastapi import Body, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
@@ -291,6 +294,26 @@ def test_model_with_a_required_field_is_refused() -> None:
 
     with pytest.raises(TypeError, match=r"every field of NeedsUser needs a default.*user_id"):
         TypedSession(NeedsUser, key="needs_user")
+
+
+def test_importing_the_package_imports_no_web_framework() -> None:
+    code = (
+        "import sys, cookie_session; "
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'fastapi', 'starlette'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_signature_of_the_class_is_its_constructors() -> None:
+    assert list(inspect.signature(TypedSession).parameters) == ["model", "key"]
+
+
+def test_signature_of_an_instance_takes_the_request_for_fastapi() -> None:
+    [parameter] = inspect.signature(cart_session).parameters.values()
+    assert parameter.annotation is HTTPConnection
 
 
 # -- reading and writing --------------------------------------------------------------------
