@@ -72,6 +72,14 @@ def test_fastapi_handler_gets_the_model_at_run_time() -> None:
     assert TestClient(fastapi_app()).get("/").json() == {"model": "CartSession"}
 
 
+@pytest.mark.usefixtures("clean_env")
+def test_from_env_builds_a_typed_session_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    middleware = TypedSessionMiddleware.from_env(starlette_app())
+    assert_type(middleware, TypedSessionMiddleware)
+    assert isinstance(middleware, TypedSessionMiddleware)
+
+
 # -- rejected ---------------------------------------------------------------------------------
 
 

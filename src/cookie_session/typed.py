@@ -23,9 +23,9 @@ from typing import Any, Final, Generic, TypeVar, Unpack
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from cookie_session.config import SessionConfig
+from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.exceptions import SessionNotInstalled
-from cookie_session.middleware import _RESPONSE_STARTS, SessionFields, SessionMiddleware
+from cookie_session.middleware import _RESPONSE_STARTS, SessionMiddleware
 from cookie_session.session import HasScope, Session, get_session
 from cookie_session.types import ASGIApp, Message, Receive, Scope, Send
 
