@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
 from cookie_session import SessionCodec, SessionConfig
-from cookie_session.cli import EXAMPLE_SECRETS, main
+from cookie_session.cli import main
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -59,6 +59,13 @@ def assert_hidden(run: Run, *secrets: str) -> None:
 def signed_cookie(data: dict[str, Any], secret: str = SECRET, *, seconds_ago: int = 0) -> str:
     signed_at = int(time.time()) - seconds_ago
     return SessionCodec([secret], max_age=None, clock=lambda: signed_at).encode(data)
+
+
+def shown_age(output: str) -> int:
+    """The age, in seconds, on decode's "age:" line."""
+    match = re.search(r"^age: +(\d+) seconds", output, re.MULTILINE)
+    assert match is not None, output
+    return int(match.group(1))
 
 
 @pytest.fixture
@@ -202,7 +209,7 @@ def _env_example_secret() -> str:
     "published",
     [
         REFERENCE_SECRET,
-        *sorted(EXAMPLE_SECRETS),
+        "super-secret-key-change-this-in-production",
         "please-CHANGE-ME-before-deploying-0123456789",
         "django-insecure-0123456789abcdefghijklmnop",
         pytest.param(_env_example_secret(), id="env-example"),
@@ -336,7 +343,7 @@ def test_decode_prints_a_valid_cookie_for_a_reader() -> None:
     assert result.returncode == 0, result.output
     assert "status:     valid" in result.stdout
     assert "signed by:  the current key (SESSION_SECRET_KEY)" in result.stdout
-    assert "age:        36" in result.stdout  # 3600 seconds and a little, "(1 hour...)"
+    assert shown_age(result.stdout) >= 3600
     assert '"cart": [\n    "apple"\n  ]' in result.stdout
     assert_hidden(result, SECRET)
 
@@ -379,8 +386,8 @@ def test_decode_of_an_expired_cookie_prints_its_data_and_age_says_expired_and_ex
 
     assert result.returncode == 1
     assert "status:     expired" in result.stdout
-    assert "EXPIRED 59 minutes" in result.stdout
-    assert "age:        36" in result.stdout
+    assert re.search(r"^expires: +EXPIRED .+ ago \(max_age is 60 seconds\)$", result.stdout, re.M)
+    assert shown_age(result.stdout) >= 3600
     assert '"user": "ada"' in result.stdout
     assert_hidden(result, SECRET)
 

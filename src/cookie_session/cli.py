@@ -38,8 +38,6 @@ EXAMPLE_SECRETS: Final = frozenset(
     {
         "your-secret-key-min-32-characters-long",  # the reference SessionMiddleware docs
         "super-secret-key-change-this-in-production",  # the same docs' usage section
-        "your-secret-key-here-at-least-32-characters",
-        "0123456789abcdefghijklmnopqrstuvwxyz",
     }
 )
 PLACEHOLDER_PHRASES: Final = (
@@ -397,7 +395,7 @@ def _print_cookie(result: dict[str, Any]) -> None:
     if max_age is None:
         expiry = "never: max_age is none, so the server applies no age limit"
     elif result["status"] == "expired":
-        expiry = f"EXPIRED {_duration(age - max_age)} ago ({result['reason']})"
+        expiry = f"EXPIRED {_duration(age - max_age)} ago (max_age is {max_age} seconds)"
     else:
         expiry = f"in {_duration(max_age - age)} (max_age is {max_age} seconds)"
     if result["key"] == "current":

@@ -1,0 +1,255 @@
+"""``cookie-session demo``, started as a real process on 127.0.0.1 and driven over HTTP.
+
+Every test runs in an empty working directory with no ``SESSION_*`` variable from the machine
+(the ``clean_env`` fixture), so the demo makes its throw-away secret unless a test sets one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from conftest import SECRET
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+COMMAND = (sys.executable, "-m", "cookie_session", "demo")
+START_DEADLINE_SECONDS = 30
+THROWAWAY_NOTICE = "throw-away secret generated for this run: sessions will not survive a restart"
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A running demo server."""
+
+    base_url: str
+    log: Path
+
+    def output(self) -> str:
+        """Everything the process printed so far, stdout and stderr."""
+        return self.log.read_text(encoding="utf-8")
+
+    def client(self) -> httpx2.Client:
+        """A client with its own cookie jar."""
+        return httpx2.Client(base_url=self.base_url, timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], demo: Demo) -> None:
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the demo exited with {process.returncode}:\n{demo.output()}")
+        try:
+            if httpx2.get(demo.base_url + "/", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the demo did not answer within {START_DEADLINE_SECONDS} s:\n{demo.output()}")
+
+
+@pytest.fixture
+def start_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Demo]]:
+    """Start the demo (after the test has set its environment) and always stop it."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> Demo:
+        port = free_port()
+        log = tmp_path / f"demo-{port}.log"
+        with log.open("wb") as log_file:
+            process = subprocess.Popen(
+                [*COMMAND, "--host", "127.0.0.1", "--port", str(port)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        demo = Demo(f"http://127.0.0.1:{port}", log)
+        wait_until_ready(process, demo)
+        return demo
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def demo(start_demo: Callable[[], Demo]) -> Demo:
+    """The demo with no secret configured."""
+    return start_demo()
+
+
+@pytest.fixture
+def configured_demo(start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch) -> Demo:
+    """The demo with SESSION_SECRET_KEY and a few other settings in the environment."""
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_COOKIE", "demo_session")
+    monkeypatch.setenv("SESSION_MAX_AGE", "3600")
+    monkeypatch.setenv("SESSION_SAME_SITE", "Strict")
+    return start_demo()
+
+
+def page_text(client: httpx2.Client, element_id: str) -> str:
+    """The text of the page's element with ``id``, unescaped."""
+    response = client.get("/")
+    assert response.status_code == 200
+    match = re.search(rf'id="{element_id}">(.*?)</', response.text, re.DOTALL)
+    assert match is not None, f"no #{element_id} on the page"
+    return html.unescape(match.group(1))
+
+
+# -- start-up --------------------------------------------------------------------------------
+
+
+def test_demo_without_a_secret_says_it_uses_a_throwaway_one(demo: Demo) -> None:
+    assert THROWAWAY_NOTICE in " ".join(demo.output().split())
+
+
+def test_demo_page_tells_that_sessions_end_with_the_throwaway_secret(demo: Demo) -> None:
+    with demo.client() as client:
+        assert "throw-away secret" in client.get("/").text
+
+
+def test_demo_with_a_secret_neither_prints_it_nor_makes_another(configured_demo: Demo) -> None:
+    with configured_demo.client() as client:
+        client.get("/counter")
+
+    output = configured_demo.output()
+    assert "throw-away" not in output
+    assert "Uvicorn running on http://127.0.0.1:" in output
+    assert SECRET not in output
+
+
+def test_demo_with_an_invalid_configuration_reports_each_problem_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SAME_SITE", "sometimes")
+    monkeypatch.setenv("SESSION_PATH", "no-slash")
+
+    result = subprocess.run(COMMAND, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    problems = result.stderr.splitlines()
+    assert len(problems) == 2, result.stderr
+    assert problems[0].startswith("error: SESSION_PATH")
+    assert problems[1].startswith("error: SESSION_SAME_SITE")
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_demo_without_a_secret_still_reports_other_problems(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_MAX_AGE", "forever")
+
+    result = subprocess.run(COMMAND, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: SESSION_MAX_AGE")
+    assert "SESSION_SECRET_KEY" not in result.stderr
+
+
+# -- the reference /counter endpoint ---------------------------------------------------------
+
+
+def test_counter_counts_the_visits_of_one_cookie_jar(demo: Demo) -> None:
+    with demo.client() as client:
+        counts = [client.get("/counter").json() for _ in range(3)]
+
+    assert counts == [{"counter": 1}, {"counter": 2}, {"counter": 3}]
+
+
+def test_counter_of_another_cookie_jar_starts_again(demo: Demo) -> None:
+    with demo.client() as first, demo.client() as second:
+        first.get("/counter")
+        first.get("/counter")
+
+        assert second.get("/counter").json() == {"counter": 1}
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def test_page_count_button_adds_one(demo: Demo) -> None:
+    with demo.client() as client:
+        assert page_text(client, "counter") == "0"
+        response = client.post("/increment")
+        assert response.status_code == 303
+        client.post("/increment")
+
+        assert page_text(client, "counter") == "2"
+
+
+def test_page_shows_the_session_contents(demo: Demo) -> None:
+    with demo.client() as client:
+        client.get("/counter")
+
+        assert page_text(client, "contents") == '{\n  "counter": 1\n}'
+
+
+def test_note_is_stored_in_the_session_and_shown_escaped(demo: Demo) -> None:
+    note = "<b>buy milk</b> & eggs"
+    with demo.client() as client:
+        client.post("/note", data={"note": note})
+        page = client.get("/").text
+
+    assert "<li>&lt;b&gt;buy milk&lt;/b&gt; &amp; eggs</li>" in page
+    assert "<b>buy milk</b>" not in page
+
+
+def test_note_too_long_for_the_cookie_is_refused(demo: Demo) -> None:
+    with demo.client() as client:
+        response = client.post("/note", data={"note": "x" * 201})
+
+        assert response.status_code == 400
+        assert "set-cookie" not in response.headers
+
+
+def test_clear_deletes_the_cookie(demo: Demo) -> None:
+    with demo.client() as client:
+        client.get("/counter")
+        client.post("/note", data={"note": "remember me"})
+        assert client.cookies.get("session") is not None
+
+        response = client.post("/clear")
+
+        assert response.status_code == 303
+        assert "Max-Age=0" in response.headers["set-cookie"]
+        assert client.cookies.get("session") is None
+        assert client.get("/counter").json() == {"counter": 1}
+
+
+def test_page_shows_the_set_cookie_attributes_the_server_sends(configured_demo: Demo) -> None:
+    with configured_demo.client() as client:
+        set_cookie = client.post("/increment").headers["set-cookie"]
+        shown = page_text(client, "set-cookie").removeprefix("Set-Cookie: ")
+
+    sent_name, _, sent_attributes = set_cookie.partition("; ")
+    shown_name, _, shown_attributes = shown.partition("; ")
+    assert sent_name.startswith("demo_session=")
+    assert shown_name == "demo_session=<signed value>"
+    assert set(shown_attributes.split("; ")) == set(sent_attributes.split("; "))
+    assert "SameSite=Strict" in shown_attributes
+    assert SECRET not in configured_demo.output()
