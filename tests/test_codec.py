@@ -399,6 +399,44 @@ def test_codec_needs_a_key() -> None:
         SessionCodec([], max_age=None)
 
 
+# -- verifying the same cookie again -----------------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_verification_returns_its_own_copy_of_the_data() -> None:
+    codec = codec_at(NOW)
+    codec.verify(VALID_COOKIE).data["cart"].append(3)
+
+    assert codec.verify(VALID_COOKIE).data == SESSION
+
+
+def test_a_cookie_verified_before_is_refused_once_it_expires() -> None:
+    clock = Clock(NOW)
+    codec = SessionCodec([SECRET], max_age=MAX_AGE, clock=clock)
+    codec.verify(VALID_COOKIE)
+    clock.now = NOW + MAX_AGE + 1
+
+    with pytest.raises(CookieExpired):
+        codec.verify(VALID_COOKIE)
+
+
+def test_a_cookie_verified_before_is_refused_with_a_changed_character() -> None:
+    codec = codec_at(NOW)
+    codec.verify(VALID_COOKIE)
+
+    with pytest.raises(CookieSignatureInvalid):
+        codec.verify(with_character_replaced(VALID_COOKIE, 3))
+
+
 # -- values JSON cannot carry -----------------------------------------------------------------
 
 
