@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cookie_session import TypedSession, TypedSessionMiddleware
+from cookie_session import SessionMiddleware, TypedSession
 
 
 class Item(BaseModel):
@@ -40,7 +40,7 @@ Cart = Annotated[CartSession, Depends(cart_session)]
 
 app = FastAPI()
 app.add_middleware(
-    TypedSessionMiddleware,  # a SessionMiddleware that also saves typed sessions
+    SessionMiddleware,
     # The documentation's placeholder: generate a real secret with `cookie-session generate-secret`.
     secret_key="your-secret-key-min-32-characters-long",
     max_age=3600,

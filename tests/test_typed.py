@@ -8,7 +8,6 @@ test secret, as an earlier deploy of the application would have signed them.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import subprocess
@@ -34,10 +33,8 @@ from cookie_session import (
     SessionMiddleware,
     SessionNotInstalled,
     TypedSession,
-    TypedSessionMiddleware,
     get_session,
 )
-from cookie_session.types import Message, Scope
 from test_examples import load_app
 
 COOKIE = "session"
@@ -177,7 +174,7 @@ async def websocket_set_user(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def starlette_app(middleware: type[SessionMiddleware] = TypedSessionMiddleware) -> Starlette:
+def starlette_app(*, with_middleware: bool = True) -> Starlette:
     app = Starlette(
         routes=[
             Route("/cart", starlette_show_cart),
@@ -194,7 +191,8 @@ def starlette_app(middleware: type[SessionMiddleware] = TypedSessionMiddleware) 
             WebSocketRoute("/ws", websocket_set_user),
         ]
     )
-    app.add_middleware(middleware, config=SessionConfig(secret_key=SECRET))
+    if with_middleware:
+        app.add_middleware(SessionMiddleware, config=SessionConfig(secret_key=SECRET))
     return app
 
 
@@ -229,7 +227,7 @@ def fastapi_app() -> FastAPI:
     async def logout(request: Request, cart: Cart) -> JSONResponse:
         return log_out(request)
 
-    app.add_middleware(TypedSessionMiddleware, config=SessionConfig(secret_key=SECRET))
+    app.add_middleware(SessionMiddleware, config=SessionConfig(secret_key=SECRET))
     return app
 
 
@@ -405,9 +403,9 @@ def test_another_model_under_a_loaded_key_is_a_type_error(starlette_client: Test
         starlette_client.get("/cart-as-range")
 
 
-def test_load_without_typed_session_middleware_raises_session_not_installed() -> None:
-    client = TestClient(starlette_app(middleware=SessionMiddleware))
-    with pytest.raises(SessionNotInstalled, match=r"needs cookie_session\.TypedSessionMiddleware"):
+def test_load_without_session_middleware_raises_session_not_installed() -> None:
+    client = TestClient(starlette_app(with_middleware=False))
+    with pytest.raises(SessionNotInstalled, match=r"add cookie_session\.SessionMiddleware"):
         client.get("/cart")
 
 
@@ -418,23 +416,6 @@ def test_model_changed_before_a_websocket_is_accepted_is_saved(
         headers: dict[bytes, bytes] = dict(websocket.extra_headers or [])
     signed = headers[b"set-cookie"].decode().removeprefix(f"{COOKIE}=").split(";")[0]
     assert codec.verify(signed).data == {"cart": {"user_id": 7, "items": []}}
-
-
-def test_lifespan_scope_passes_through_untouched() -> None:
-    seen: list[Scope] = []
-
-    async def app(scope: Scope, receive: Any, send: Any) -> None:
-        seen.append(dict(scope))
-
-    async def receive() -> Message:
-        return {"type": "lifespan.startup"}
-
-    async def send(message: Message) -> None:
-        pass
-
-    middleware = TypedSessionMiddleware(app, config=SessionConfig(secret_key=SECRET))
-    asyncio.run(middleware({"type": "lifespan", "state": {}}, receive, send))
-    assert seen == [{"type": "lifespan", "state": {}}]
 
 
 # -- schema evolution: cookies written for an older model -----------------------------------

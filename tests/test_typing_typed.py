@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import SECRET
-from cookie_session import TypedSession, TypedSessionMiddleware
+from cookie_session import SessionMiddleware, TypedSession
 from test_typed import CartSession, Item, cart_session
 from test_typing_middleware import REJECTED, snippet_errors
 
@@ -46,14 +46,14 @@ async def fastapi_handler(cart: Cart) -> dict[str, str]:
 
 def starlette_app() -> Starlette:
     app = Starlette(routes=[Route("/", starlette_handler)])
-    app.add_middleware(TypedSessionMiddleware, secret_key=SECRET)
+    app.add_middleware(SessionMiddleware, secret_key=SECRET)
     return app
 
 
 def fastapi_app() -> FastAPI:
     app = FastAPI()
     app.add_api_route("/", fastapi_handler)
-    app.add_middleware(TypedSessionMiddleware, secret_key=SECRET)
+    app.add_middleware(SessionMiddleware, secret_key=SECRET)
     return app
 
 
@@ -70,14 +70,6 @@ def test_starlette_handler_gets_the_model_at_run_time() -> None:
 
 def test_fastapi_handler_gets_the_model_at_run_time() -> None:
     assert TestClient(fastapi_app()).get("/").json() == {"model": "CartSession"}
-
-
-@pytest.mark.usefixtures("clean_env")
-def test_from_env_builds_a_typed_session_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
-    middleware = TypedSessionMiddleware.from_env(starlette_app())
-    assert_type(middleware, TypedSessionMiddleware)
-    assert isinstance(middleware, TypedSessionMiddleware)
 
 
 # -- rejected ---------------------------------------------------------------------------------

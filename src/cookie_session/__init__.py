@@ -14,7 +14,7 @@ from cookie_session.exceptions import (
 )
 from cookie_session.middleware import SessionFields, SessionMiddleware
 from cookie_session.session import Session, get_session
-from cookie_session.typed import TypedSession, TypedSessionMiddleware
+from cookie_session.typed import TypedSession
 
 __all__ = [
     "CookieExpired",
@@ -31,6 +31,5 @@ __all__ = [
     "SessionNotInstalled",
     "SessionTooLarge",
     "TypedSession",
-    "TypedSessionMiddleware",
     "get_session",
 ]

@@ -126,6 +126,7 @@ class SessionMiddleware:
         """Add Vary and Set-Cookie to a response start, as the session's use requires."""
         resign = incoming is not None and incoming.key_index > 0
         if isinstance(session, Session):
+            session.run_before_save()
             if session.accessed:
                 self._add_vary(message)
             if not session.exposed and not resign:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from _collections_abc import dict_items, dict_keys, dict_values
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, Protocol
 
 from cookie_session.exceptions import SessionNotInstalled
@@ -28,6 +28,26 @@ class Session(dict[str, Any]):
     # Class-level defaults: a session nobody touches costs no attribute writes at all.
     accessed: bool = False
     exposed: bool = False
+
+    # Callables to run when the response starts, before the session is judged and signed.
+    _before_save: list[Callable[[], None]] | None = None
+
+    def before_save(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` when the response starts, just before the session is signed.
+
+        For code that keeps a view of the session in another form (typed sessions do) and
+        writes it back as late as possible. Hooks run in the order they were added.
+        """
+        self.accessed = True
+        if self._before_save is None:
+            self._before_save = []
+        self._before_save.append(hook)
+
+    def run_before_save(self) -> None:
+        """Run the hooks added by :meth:`before_save`, once; the middleware calls this."""
+        hooks, self._before_save = self._before_save, None
+        for hook in hooks or ():
+            hook()
 
     def mark_accessed(self) -> None:
         """Note that the session was looked at (Starlette's ``request.session`` calls this)."""
@@ -156,7 +176,7 @@ def get_session(connection: HasScope | Scope) -> Session:
     Raises :class:`~cookie_session.exceptions.SessionNotInstalled` when no
     :class:`~cookie_session.SessionMiddleware` handled the request.
     """
-    scope: Scope = connection if isinstance(connection, Mapping) else connection.scope
+    scope: Scope = connection if isinstance(connection, MutableMapping) else connection.scope
     session = scope.get("session")
     if not isinstance(session, Session):
         raise SessionNotInstalled(

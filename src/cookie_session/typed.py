@@ -3,10 +3,10 @@
 ``TypedSession(CartSession, key="cart")`` binds a model to one key of the session. In a handler,
 ``cart_session.load(request)`` (Starlette) or ``Depends(cart_session)`` (FastAPI) gives the
 request's ``CartSession``: one instance per request, built from ``session["cart"]``. The handler
-changes it like any object; :class:`TypedSessionMiddleware` writes its JSON form back into the
-session when the response starts, so every change is kept, in-place ones too
+changes it like any object; its JSON form is written back into the session when the response
+starts (through :meth:`Session.before_save`), so every change is kept, in-place ones too
 (``cart.items.append(item)``), and the usual rule applies: a cookie is sent only if the session's
-content changed.
+content changed. The plain :class:`SessionMiddleware` is all it needs.
 
 Stored data that no longer fits the model (the model changed since the cookie was written) never
 fails a request: see :meth:`TypedSession.load` for what is kept. Nothing here imports Starlette or
@@ -17,25 +17,23 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Mapping
-from typing import Any, Final, Generic, TypeVar, Unpack
+from collections.abc import Mapping, MutableMapping
+from functools import partial
+from typing import Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from cookie_session.config import SessionConfig, SessionFields
-from cookie_session.exceptions import SessionNotInstalled
-from cookie_session.middleware import _RESPONSE_STARTS, SessionMiddleware
 from cookie_session.session import HasScope, Session, get_session
-from cookie_session.types import ASGIApp, Message, Receive, Scope, Send
+from cookie_session.types import Scope
 
-__all__ = ["TypedSession", "TypedSessionMiddleware"]
+__all__ = ["TypedSession"]
 
 logger = logging.getLogger("cookie_session")
 
 M = TypeVar("M", bound=BaseModel)
 
-# The scope entry where TypedSessionMiddleware keeps the models loaded for the request, by key.
+# The scope entry where the models loaded for the request are kept, by key.
 _LOADED: Final = "cookie_session.typed"
 _MISSING: Final = object()
 
@@ -71,6 +69,11 @@ class _LoadedModel:
         if json_form != self.json_form:
             self.session[self.key] = json_form
             self.json_form = json_form
+
+
+def _save_all(loaded_models: Mapping[str, _LoadedModel]) -> None:
+    for loaded in loaded_models.values():
+        loaded.save()
 
 
 class _FastAPISignature:
@@ -138,17 +141,15 @@ class TypedSession(Generic[M]):
         the cookie takes the new shape on this response.
 
         Raises :class:`~cookie_session.exceptions.SessionNotInstalled` when the request did not
-        go through :class:`TypedSessionMiddleware`, and :class:`TypeError` when another model is
-        already loaded under the same key for this request.
+        go through :class:`~cookie_session.SessionMiddleware`, and :class:`TypeError` when
+        another model is already loaded under the same key for this request.
         """
-        scope: Scope = connection if isinstance(connection, Mapping) else connection.scope
+        scope: Scope = connection if isinstance(connection, MutableMapping) else connection.scope
         session = get_session(scope)
         loaded_models: dict[str, _LoadedModel] | None = scope.get(_LOADED)
         if loaded_models is None:
-            raise SessionNotInstalled(
-                f"{self!r} needs cookie_session.TypedSessionMiddleware, which saves typed "
-                "sessions when the response starts: use it in place of SessionMiddleware"
-            )
+            loaded_models = scope[_LOADED] = {}
+            session.before_save(partial(_save_all, loaded_models))
         loaded = loaded_models.get(self.key)
         if loaded is None:
             loaded = loaded_models[self.key] = self._read(session)
@@ -207,42 +208,3 @@ class TypedSession(Generic[M]):
             self.model.__name__,
         )
         return self.model()
-
-
-class TypedSessionMiddleware(SessionMiddleware):
-    """A :class:`SessionMiddleware` that also saves the request's :class:`TypedSession` models.
-
-    Same settings, same cookies, and the plain ``request.session`` works as ever. When the
-    response starts, each model a handler loaded is written back into the session under its key
-    if it changed, just before the session itself is signed into the cookie.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        config: SessionConfig | None = None,
-        **fields: Unpack[SessionFields],
-    ) -> None:
-        super().__init__(_saving_models(app), config=config, **fields)
-
-
-def _saving_models(app: ASGIApp) -> ASGIApp:
-    """``app``, with the typed sessions it loads saved into the session when it responds."""
-
-    async def app_saving_models(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" and scope["type"] != "websocket":
-            await app(scope, receive, send)  # lifespan: no session, nothing to save
-            return
-        loaded_models: dict[str, _LoadedModel] = {}
-        scope[_LOADED] = loaded_models
-
-        async def send_saving_models(message: Message) -> None:
-            if message["type"] in _RESPONSE_STARTS:
-                for loaded in loaded_models.values():
-                    loaded.save()
-            await send(message)
-
-        await app(scope, receive, send_saving_models)
-
-    return app_saving_models
