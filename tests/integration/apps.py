@@ -17,6 +17,7 @@ Everything but ``/health`` and ``/link`` is also under ``/app``, for cookies wit
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 
@@ -31,6 +32,7 @@ from cookie_session.types import ASGIApp
 
 async def counter(request: Request) -> JSONResponse:
     session = get_session(request)
+    await asyncio.sleep(0)  # let other requests run meanwhile, as awaiting a database would
     session["count"] = session.get("count", 0) + 1
     marker = session.setdefault("marker", request.query_params.get("marker", ""))
     return JSONResponse({"count": session["count"], "marker": marker, "pid": os.getpid()})
