@@ -150,11 +150,31 @@ def test_check_reads_the_env_file_named_by_env_file(tmp_path: Path) -> None:
     assert_hidden(result, SECRET)
 
 
-def test_check_of_a_missing_env_file_is_a_usage_error() -> None:
-    result = run_cli("check", "--env-file", "nowhere.env")
+def test_check_reads_secret_files_from_secrets_dir(tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "run-secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "SESSION_SECRET_KEY").write_text(SECRET + "\n", encoding="utf-8")
+
+    result = run_cli("check", "--secrets-dir", str(secrets_dir), "--json")
+
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["secrets_dir"] == str(secrets_dir)
+    assert report["settings"]["secret_key"]["source"] == "secrets dir"
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("--env-file", "no such file: nowhere"), ("--secrets-dir", "no such directory: nowhere")],
+)
+def test_check_of_a_missing_env_file_or_secrets_dir_is_a_usage_error(
+    option: str, message: str
+) -> None:
+    result = run_cli("check", option, "nowhere")
 
     assert result.returncode == 2
-    assert "no such file: nowhere.env" in result.stderr
+    assert message in result.stderr
 
 
 def test_check_reports_one_line_per_problem_naming_the_variable(
@@ -481,7 +501,8 @@ def test_usage_errors_exit_2_with_a_short_message(args: tuple[str, ...]) -> None
 
     assert result.returncode == 2
     assert result.stderr.startswith("usage: cookie-session")
-    assert len(result.stderr.splitlines()) <= 3
+    assert re.fullmatch(r"cookie-session[\w -]*: error: .+", result.stderr.splitlines()[-1])
+    assert "Traceback" not in result.stderr
     assert result.stdout == ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import secrets
 import sys
 import time
@@ -67,7 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_request:  # argparse exits on --help (0) and usage errors (2)
         return exit_request.code if isinstance(exit_request.code, int) else 2
     command: Callable[[argparse.Namespace], int] = args.command
-    return command(args)
+    try:
+        return command(args)
+    except BrokenPipeError:  # the reader went away (`cookie-session check --json | head`)
+        # Point stdout at nothing so that flushing it at exit cannot fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def new_secret(n_bytes: int = DEFAULT_SECRET_BYTES) -> str:
@@ -105,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Load the settings like SessionConfig.from_env() and show them (secrets "
         "only as their length). Exit 0 when valid, 1 with one line per problem when not.",
     )
-    _add_env_file(check)
+    _add_sources(check)
     _add_json(check)
     check.set_defaults(command=_check)
 
@@ -131,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         "signed it, when, and its data. Exit 1 when it is refused or expired.",
     )
     decode.add_argument("cookie", metavar="COOKIE", help="the cookie's value (without 'name=')")
-    _add_env_file(decode)
+    _add_sources(decode)
     _add_json(decode)
     decode.set_defaults(command=_decode)
 
@@ -147,13 +153,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_env_file(parser: argparse.ArgumentParser) -> None:
+def _add_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--env-file",
-        type=_existing_file,
+        type=_existing(Path.is_file, "file"),
         default=Path(".env"),
         metavar="PATH",
         help="env file to read after the environment (default: .env, skipped when missing)",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        type=_existing(Path.is_dir, "directory"),
+        metavar="PATH",
+        help="directory of secret files named like the variables (Docker, Kubernetes), "
+        "read after the env file",
     )
 
 
@@ -161,11 +174,14 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _existing_file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}")
-    return path
+def _existing(is_kind: Callable[[Path], bool], kind: str) -> Callable[[str], Path]:
+    def existing(text: str) -> Path:
+        path = Path(text)
+        if not is_kind(path):
+            raise argparse.ArgumentTypeError(f"no such {kind}: {text}")
+        return path
+
+    return existing
 
 
 def _secret_bytes(text: str) -> int:
@@ -197,7 +213,7 @@ def _whole_number(text: str) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        loaded = SessionConfig.load(args.env_file)
+        loaded = SessionConfig.load(args.env_file, secrets_dir=args.secrets_dir)
     except ValidationError as error:
         _report_problems(error, as_json=args.json)
         return 1
@@ -211,11 +227,21 @@ def _check(args: argparse.Namespace) -> int:
         for field in SessionConfig.model_fields
     }
     warnings = _warnings(config)
+    secrets_dir = str(args.secrets_dir) if args.secrets_dir is not None else None
     if args.json:
-        _print_json({"env_file": str(args.env_file), "settings": settings, "warnings": warnings})
+        _print_json(
+            {
+                "env_file": str(args.env_file),
+                "secrets_dir": secrets_dir,
+                "settings": settings,
+                "warnings": warnings,
+            }
+        )
         return 0
     env_file_state = "" if args.env_file.is_file() else " (not found, skipped)"
     print(f"env file: {args.env_file}{env_file_state}")
+    if secrets_dir is not None:
+        print(f"secrets dir: {secrets_dir}")
     rows = [("setting", "variable", "value", "source")]
     rows += [
         (field, row["variable"], _text(field, row["value"]), row["source"])
@@ -238,7 +264,7 @@ def _generate_secret(args: argparse.Namespace) -> int:
 
 def _decode(args: argparse.Namespace) -> int:
     try:
-        config = SessionConfig.from_env(args.env_file)
+        config = SessionConfig.from_env(args.env_file, secrets_dir=args.secrets_dir)
     except ValidationError as error:
         _report_problems(error, as_json=args.json)
         return 1
@@ -402,7 +428,12 @@ def _print_cookie(result: dict[str, Any]) -> None:
         key = f"the current key ({SessionConfig.env_variable('secret_key')})"
     else:
         key = f"{result['key']} of {SessionConfig.env_variable('secret_key_fallbacks')}"
-    age_text = f"{age} seconds ({_duration(age)})" if age >= 0 else f"{-age} seconds from now"
+    if age < 0:
+        age_text = f"signed {_duration(-age)} in the future (within the allowed clock skew)"
+    elif age < 60:
+        age_text = _duration(age)
+    else:
+        age_text = f"{age} seconds ({_duration(age)})"
     print(f"status:     {result['status']}")
     print(f"signed by:  {key}")
     print(f"signed at:  {result['signed_at']}")
