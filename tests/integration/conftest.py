@@ -48,7 +48,7 @@ hypothesis.settings.register_profile(
 Setting = str | Sequence[str]
 
 
-def server_environment(settings: Mapping[str, Setting]) -> dict[str, str]:
+def _server_environment(settings: Mapping[str, Setting]) -> dict[str, str]:
     """This process's environment without its SESSION_* variables, plus ``settings`` as the
     variables that set them (sequences, such as the fallback keys, as JSON lists)."""
     environment = {
@@ -94,7 +94,7 @@ class Server:
             self._process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
-                env=server_environment(settings),
+                env=_server_environment(settings),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -145,6 +145,8 @@ class Server:
 
 
 class StartServer(Protocol):
+    """The ``start_server`` fixture: settings by SessionConfig field name, e.g. ``path="/app"``."""
+
     def __call__(self, *, workers: int = 1, **settings: Setting) -> Server: ...
 
 
@@ -167,7 +169,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
             server.stop()
 
 
-def unavailable(reason: str) -> NoReturn:
+def _unavailable(reason: str) -> NoReturn:
     """Skip a test that cannot run here; in CI, fail it: a skipped test proves nothing."""
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: this test must run)")
@@ -190,7 +192,7 @@ def browser() -> Iterator[Browser]:
     that Playwright's event loop is gone before other modules run their own."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        unavailable("Chromium is not installed (Debian package 'chromium')")
+        _unavailable("Chromium is not installed (Debian package 'chromium')")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
