@@ -245,3 +245,45 @@ def test_get_session_in_an_app_without_the_middleware_raises() -> None:
 
     with pytest.raises(SessionNotInstalled):
         client.get("/")
+
+
+# -- before_save: hooks for views kept in another form ------------------------------------------
+
+
+def test_before_save_hooks_run_once_in_order(session: Session) -> None:
+    calls: list[str] = []
+    session.before_save(lambda: calls.append("first"))
+    session.before_save(lambda: calls.append("second"))
+
+    session.run_before_save()
+    session.run_before_save()
+
+    assert calls == ["first", "second"]
+
+
+def test_before_save_marks_the_session_accessed(session: Session) -> None:
+    session.before_save(lambda: None)
+
+    assert session.accessed
+
+
+def hook_app() -> Starlette:
+    async def set_late(request: Request) -> JSONResponse:
+        session = get_session(request)
+        session.before_save(lambda: session.update(late="written by the hook"))
+        return JSONResponse("ok")
+
+    async def show(request: Request) -> JSONResponse:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(routes=[Route("/set-late", set_late), Route("/show", show)])
+    app.add_middleware(SessionMiddleware, secret_key=SECRET)
+    return app
+
+
+def test_what_a_before_save_hook_writes_reaches_the_cookie() -> None:
+    client = TestClient(hook_app())
+
+    client.get("/set-late")
+
+    assert client.get("/show").json() == {"late": "written by the hook"}
