@@ -8,12 +8,10 @@ the tests below run mypy on it and require exactly the error that mistake deserv
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import assert_type
 
 import pytest
 from fastapi import FastAPI
-from mypy import api as mypy_api
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,9 +19,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookie_session import Session, SessionConfig, SessionMiddleware, get_session
+from mypy_check import assert_rejected_at_mistake
 
-ROOT = Path(__file__).resolve().parent.parent
-REJECTED = Path(__file__).resolve().parent / "typing_rejected"
 ENV_SECRET = "an-environment-secret-0123456789-abcdef"
 
 
@@ -113,20 +110,6 @@ def test_get_session_returns_the_session_object() -> None:
 # -- rejected snippets ------------------------------------------------------------------------
 
 
-def snippet_errors(snippet: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """mypy's error lines (not notes) about ``snippet`` itself, with the project's mypy.ini."""
-    monkeypatch.chdir(ROOT)  # mypy.ini's paths, and mypy's report, are relative to the repository
-    relative = snippet.relative_to(ROOT).as_posix()
-    report, errors, _ = mypy_api.run(["--config-file", "mypy.ini", relative])
-    assert not errors, errors
-    # Errors in imported modules (src/) are the main run's business, not this snippet's.
-    return [
-        line
-        for line in report.splitlines()
-        if line.startswith(f"{relative}:") and ": error: " in line
-    ]
-
-
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
@@ -153,12 +136,4 @@ def snippet_errors(snippet: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_mypy_rejects_a_wrong_add_middleware_call(
     snippet: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = REJECTED / snippet
-    mistake_line = next(
-        number
-        for number, line in enumerate(path.read_text().splitlines(), start=1)
-        if "# mistake" in line
-    )
-    errors = snippet_errors(path, monkeypatch)
-    assert len(errors) == 1, errors
-    assert errors[0] == f"{path.relative_to(ROOT).as_posix()}:{mistake_line}: {expected}"
+    assert_rejected_at_mistake(snippet, expected, monkeypatch)

@@ -21,8 +21,8 @@ from starlette.testclient import TestClient
 
 from conftest import SECRET
 from cookie_session import SessionMiddleware, TypedSession
+from mypy_check import assert_rejected_at_mistake, mypy_errors
 from test_typed import CartSession, Item, cart_session
-from test_typing_middleware import REJECTED, snippet_errors
 
 assert_type(cart_session, TypedSession[CartSession])
 Cart = Annotated[CartSession, Depends(cart_session)]
@@ -61,7 +61,7 @@ def fastapi_app() -> FastAPI:
 
 
 def test_typed_handlers_pass_mypy_strict(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert snippet_errors(Path(__file__).resolve(), monkeypatch) == []
+    assert mypy_errors(Path(__file__).resolve(), monkeypatch) == []
 
 
 def test_starlette_handler_gets_the_model_at_run_time() -> None:
@@ -106,9 +106,4 @@ def test_fastapi_handler_gets_the_model_at_run_time() -> None:
 def test_mypy_rejects_a_typed_session_mistake(
     snippet: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = REJECTED / snippet
-    [error] = snippet_errors(path, monkeypatch)
-    location, _, message = error.partition(": ")
-    line = int(location.rpartition(":")[2])
-    assert message == expected
-    assert path.read_text().splitlines()[line - 1].endswith("# mistake")
+    assert_rejected_at_mistake(snippet, expected, monkeypatch)
