@@ -254,6 +254,12 @@ REJECTIONS = [
         "timestamp",
         id="timestamp not base64",
     ),
+    pytest.param(
+        itsdangerous.Signer(SECRET).sign(base64.b64encode(b"{}") + b".AAAAAAAAAAAAAA").decode(),
+        CookieMalformed,
+        "timestamp",
+        id="timestamp of more than 8 bytes",
+    ),
     pytest.param(signed_payload(b"abcde"), CookieMalformed, "base64", id="not base64"),
     pytest.param(
         signed_payload(base64.b64encode(b"{not json")), CookieMalformed, "not JSON", id="not JSON"

@@ -26,6 +26,7 @@ import hmac
 import json
 import json.scanner
 import marshal
+import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
@@ -211,8 +212,8 @@ class SessionCodec:
         payload, _, timestamp = signed.rpartition(b".")
         try:
             signed_at = bytes_to_int(base64_decode(timestamp))
-        except BadData:
-            raise CookieMalformed("timestamp is not base64") from None
+        except (BadData, struct.error):  # not base64, or more than 8 bytes
+            raise CookieMalformed("timestamp is not a base64 number") from None
         self._check_age(signed_at, signed)
         data, json_text = decode_payload(payload)
         if len(self._decoded) >= DECODED_CACHE_SIZE:
