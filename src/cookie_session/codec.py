@@ -10,12 +10,12 @@ the two in either direction::
     key       = SHA1(b"itsdangerous.Signer" b"signer" secret)
 
 That is :class:`itsdangerous.TimestampSigner` with its defaults, and itsdangerous still provides
-the key and the timestamp encoding. What this module does itself is the per-request part: the
-HMAC, with the key's inner and outer states hashed once per secret instead of on every call
-(itsdangerous derives the key again for each ``sign`` and ``unsign``); ``tests/test_codec.py``
-checks the result against itsdangerous. It is also stricter than itsdangerous in one respect: a
-signature must be in its one canonical encoding, so no character of a valid cookie can be changed
-without the cookie being refused.
+the key and the timestamp written into new cookies. What this module does itself is the
+per-request part: the HMAC, with the key's inner and outer states hashed once per secret instead
+of on every call (itsdangerous derives the key again for each ``sign`` and ``unsign``), and the
+reading of a cookie's timestamp; ``tests/test_codec.py`` checks both against itsdangerous. It is
+also stricter than itsdangerous in one respect: a signature must be in its one canonical
+encoding, so no character of a valid cookie can be changed without the cookie being refused.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ import hmac
 import json
 import json.scanner
 import marshal
-import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from itsdangerous import BadData, TimestampSigner
-from itsdangerous.encoding import base64_decode, base64_encode, bytes_to_int, int_to_bytes
+from itsdangerous import TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from cookie_session.exceptions import (
     CookieExpired,
@@ -61,6 +60,7 @@ _HMAC_BLOCK_SIZE: Final = 64  # SHA-1's block size
 _INNER_PAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
 _TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 
 DECODED_CACHE_SIZE: Final = 1024
 """How many verified payloads :class:`SessionCodec` keeps in decoded form."""
@@ -210,10 +210,7 @@ class SessionCodec:
             return VerifiedCookie(data, json_text, signed_at, key_index)
 
         payload, _, timestamp = signed.rpartition(b".")
-        try:
-            signed_at = bytes_to_int(base64_decode(timestamp))
-        except (BadData, struct.error):  # not base64, or more than 8 bytes
-            raise CookieMalformed("timestamp is not a base64 number") from None
+        signed_at = _decode_timestamp(timestamp)
         self._check_age(signed_at, signed)
         data, json_text = decode_payload(payload)
         if len(self._decoded) >= DECODED_CACHE_SIZE:
@@ -239,6 +236,17 @@ class SessionCodec:
             if hmac.compare_digest(signer.signature(signed), signature):
                 return key_index
         raise CookieSignatureInvalid("signature does not match any key")
+
+
+def _decode_timestamp(timestamp: bytes) -> int:
+    """``itsdangerous.encoding.bytes_to_int(base64_decode(timestamp))``, at half the cost."""
+    try:
+        raw = binascii.a2b_base64(timestamp.translate(_FROM_URLSAFE) + b"==")
+    except binascii.Error:
+        raise CookieMalformed("timestamp is not base64") from None
+    if len(raw) > 8:  # itsdangerous reads at most a 64-bit number
+        raise CookieMalformed("timestamp is more than 8 bytes")
+    return int.from_bytes(raw, "big")
 
 
 def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
