@@ -85,7 +85,12 @@ class Scenario:
     session: dict[str, Any] | None  # what the incoming cookie holds; None: no cookie
     tamper: bool = False  # change one character in the middle of the signature
     expect_seen: object = None
-    cookies: dict[str, bytes] = field(default_factory=dict)  # per candidate, filled in later
+    # How many different cookies the requests cycle through. One, as a browser sends the same
+    # cookie until it changes; or more than ours keeps decoded, so that every request is its
+    # first sight of a cookie (what a request right after a change costs).
+    variants: int = 1
+    # The cookies, per candidate, filled in by prepare().
+    cookies: dict[str, list[bytes | None]] = field(default_factory=dict)
 
 
 SCENARIOS = [
@@ -94,6 +99,9 @@ SCENARIOS = [
     Scenario("cookie_write", "write", SMALL_SESSION, expect_seen=2),
     Scenario("bad_cookie", "read", SMALL_SESSION, tamper=True, expect_seen=None),
     Scenario("big_session", "read", BIG_SESSION, expect_seen="alice"),
+    # Not in issue 6's targets; shown so the decoded-payload cache's share is plain to see.
+    Scenario("cookie_read_new", "read", SMALL_SESSION, expect_seen="alice", variants=2048),
+    Scenario("big_session_new", "read", BIG_SESSION, expect_seen="alice", variants=2048),
 ]
 
 
@@ -166,6 +174,20 @@ def _set_cookie(messages: list[Message]) -> bytes | None:
     return None
 
 
+def prepare(scenario: Scenario) -> None:
+    """Make each candidate's cookies for the scenario, with its own middleware."""
+    for candidate in CANDIDATES:
+        if scenario.session is None or candidate.name == "bare":
+            scenario.cookies[candidate.name] = [None]
+            continue
+        scenario.cookies[candidate.name] = [
+            _make_cookie(candidate, scenario.session | {"variant": n}, scenario.tamper)
+            if n
+            else _make_cookie(candidate, scenario.session, scenario.tamper)
+            for n in range(scenario.variants)
+        ]
+
+
 def _make_cookie(candidate: Candidate, session: dict[str, Any], tamper: bool) -> bytes:
     """A cookie made by the candidate's own middleware, holding ``session``."""
 
@@ -187,7 +209,7 @@ def check(scenario: Scenario, candidate: Candidate) -> None:
     """Abort unless the candidate handles the scenario correctly."""
     handler = Handler(scenario.action)
     app = candidate.wrap(handler)
-    cookie = scenario.cookies.get(candidate.name)
+    cookie = scenario.cookies[candidate.name][0]
     messages = candidate.request(app, cookie)
     if candidate.name == "bare":
         return
@@ -211,13 +233,13 @@ def check(scenario: Scenario, candidate: Candidate) -> None:
         raise SystemExit(f"check failed: {scenario.name}/ours sent a cookie for a read")
 
 
-def time_batch(candidate: Candidate, app: ASGIApp, cookie: bytes | None, count: int) -> float:
-    """Microseconds per request over ``count`` requests."""
+def time_batch(candidate: Candidate, app: ASGIApp, cookies: list[bytes | None]) -> float:
+    """Microseconds per request, over one request per cookie."""
     request = candidate.request
     start = time.perf_counter_ns()
-    for _ in range(count):
+    for cookie in cookies:
         request(app, cookie)
-    return (time.perf_counter_ns() - start) / count / 1000
+    return (time.perf_counter_ns() - start) / len(cookies) / 1000
 
 
 def run(rounds: int, batch: int) -> dict[str, dict[str, float]]:
@@ -225,14 +247,16 @@ def run(rounds: int, batch: int) -> dict[str, dict[str, float]]:
     for scenario in SCENARIOS:
         apps = {c.name: c.wrap(Handler(scenario.action)) for c in CANDIDATES}
         samples: dict[str, list[float]] = {c.name: [] for c in CANDIDATES}
-        for candidate in CANDIDATES:  # warm up
-            time_batch(candidate, apps[candidate.name], scenario.cookies.get(candidate.name), batch)
-        for _ in range(rounds):
+        for round_number in range(-1, rounds):  # round -1 warms up
             for candidate in CANDIDATES:
-                cookie = scenario.cookies.get(candidate.name)
-                samples[candidate.name].append(
-                    time_batch(candidate, apps[candidate.name], cookie, batch)
-                )
+                # The same number of requests everywhere; where there are several cookies,
+                # each round goes on where the last stopped, so they keep cycling.
+                cookies = scenario.cookies[candidate.name]
+                first = (round_number + 1) * batch
+                requests = [cookies[(first + n) % len(cookies)] for n in range(batch)]
+                seconds = time_batch(candidate, apps[candidate.name], requests)
+                if round_number >= 0:
+                    samples[candidate.name].append(seconds)
         results[scenario.name] = {name: statistics.median(s) for name, s in samples.items()}
     return results
 
@@ -245,11 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, batch = (15, 400) if args.quick else (41, 1200)
 
     for scenario in SCENARIOS:
-        for candidate in CANDIDATES[1:]:
-            if scenario.session is not None:
-                scenario.cookies[candidate.name] = _make_cookie(
-                    candidate, scenario.session, scenario.tamper
-                )
+        prepare(scenario)
         for candidate in CANDIDATES:
             check(scenario, candidate)
 
@@ -277,13 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         starlette_overhead = figures["starlette"] - figures["bare"]
         ours_overhead = figures["ours"] - figures["bare"]
         ratio = ours_overhead / starlette_overhead
-        target = TARGETS[scenario.name]
-        met = ratio <= target
+        target = TARGETS.get(scenario.name)
+        met = target is None or ratio <= target
         all_met &= met
         print(
             f"{scenario.name:<20}{figures['bare']:>8.2f}{figures['starlette']:>11.2f}"
             f"{figures['ours']:>8.2f}{starlette_overhead:>13.2f}{ours_overhead:>9.2f}"
-            f"{ratio:>8.2f}{'<= ' + str(target):>8}{'' if met else '  MISSED'}"
+            f"{ratio:>8.2f}{'-' if target is None else '<= ' + str(target):>8}"
+            f"{'' if met else '  MISSED'}"
         )
         rows.append(
             {
@@ -296,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     print("all targets met" if all_met else "some targets missed")
+    print(
+        "*_new: a different cookie on every request (a browser sends the same one until it\n"
+        "changes), so ours verifies and decodes each in full: no target, shown for honesty."
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as output:
             json.dump(

@@ -27,6 +27,7 @@ import json
 import json.scanner
 import marshal
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
@@ -152,7 +153,7 @@ class SessionCodec:
         self._clock = clock
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
         # signature -> (marshal snapshot of the data, its JSON text, when it was signed)
-        self._decoded: dict[bytes, tuple[bytes, str, int]] = {}
+        self._decoded: OrderedDict[bytes, tuple[bytes, str, int]] = OrderedDict()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -214,7 +215,7 @@ class SessionCodec:
         self._check_age(signed_at, signed)
         data, json_text = decode_payload(payload)
         if len(self._decoded) >= DECODED_CACHE_SIZE:
-            del self._decoded[next(iter(self._decoded))]  # the oldest entry
+            self._decoded.popitem(last=False)  # the oldest entry
         self._decoded[signature] = (marshal.dumps(data), json_text, signed_at)
         return VerifiedCookie(data, json_text, signed_at, key_index)
 
