@@ -377,10 +377,25 @@ def test_every_broken_cookie_rule_is_reported_in_one_error() -> None:
     assert any("'__Secure-'" in message for message in messages)
 
 
-def test_cookie_rules_are_checked_once_every_field_is_valid() -> None:
+def test_cookie_rules_are_reported_alongside_invalid_fields() -> None:
     error = refuse(same_site="none", max_age=0)
 
-    assert fields_named(error) == ["max_age"]
+    assert [item["loc"] for item in error.errors()] == [("max_age",), ()]
+    assert "same_site='none' requires https_only=True" in error.errors()[1]["msg"]
+
+
+def test_cookie_rule_on_an_invalid_field_is_not_reported() -> None:
+    # https_only is wrong itself: whether it would satisfy the rule cannot be known.
+    error = refuse(same_site="none", https_only="maybe")
+
+    assert [item["loc"] for item in error.errors()] == [("https_only",)]
+
+
+def test_cookie_rules_are_reported_when_the_secret_is_invalid() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig(secret_key="too short", partitioned=True)
+
+    assert [item["loc"] for item in caught.value.errors()] == [("secret_key",), ()]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
     model_validator,
@@ -204,6 +205,8 @@ def _check_domain(domain: str | None) -> str | None:
 
 
 _Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
+# Takes the place of an invalid or missing secret while the cross-attribute rules are checked.
+_STAND_IN_SECRET: Final = SecretStr("stand-in for the cross-attribute rules 0123456789")
 
 
 class SessionConfig(BaseSettings):
@@ -297,9 +300,51 @@ class SessionConfig(BaseSettings):
                 error.title, details, hide_input=True
             ) from None
 
-    @model_validator(mode="after")
-    def _check_cookie_rules(self) -> Self:
-        """The rules browsers apply across attributes; a cookie breaking one is dropped."""
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_cookie_rules(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """The rules browsers apply across attributes (a cookie breaking one is dropped).
+
+        They are checked even when some fields are invalid, among the fields that are valid, so
+        that one error lists every problem.
+        """
+        try:
+            config = handler(data)
+        except ValidationError as error:
+            if not isinstance(data, Mapping):
+                raise
+            failed = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+            valid = {key: value for key, value in data.items() if key not in failed}
+            valid.setdefault("secret_key", _STAND_IN_SECRET)  # needed, and in no rule
+            try:
+                config_of_valid_fields = handler(valid)
+            except ValidationError:
+                raise error from None
+            problems = [
+                (fields, message)
+                for fields, message in config_of_valid_fields._cookie_rule_problems()
+                if failed.isdisjoint(fields)
+            ]
+            if not problems:
+                raise
+            details = [
+                InitErrorDetails(
+                    type=PydanticCustomError(item["type"], item["msg"]),
+                    loc=item["loc"],
+                    input=item["input"],
+                )
+                for item in error.errors(include_url=False)
+            ]
+            raise ValidationError.from_exception_data(
+                cls.__name__, details + _rule_errors(problems)
+            ) from None
+        problems = config._cookie_rule_problems()
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, _rule_errors(problems))
+        return config
+
+    def _cookie_rule_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Each cross-attribute rule this configuration breaks: the fields, and a message."""
         problems: list[tuple[tuple[str, ...], str]] = []
         if self.same_site == "none" and not self.https_only:
             problems.append(
@@ -335,21 +380,7 @@ class SessionConfig(BaseSettings):
                     "path='/' and no domain",
                 )
             )
-        if problems:
-            raise ValidationError.from_exception_data(
-                type(self).__name__,
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "cookie_rule", message, {"fields": ", ".join(fields)}
-                        ),
-                        loc=(),
-                        input=None,
-                    )
-                    for fields, message in problems
-                ],
-            )
-        return self
+        return problems
 
     @classmethod
     def env_variable(cls, field: str, env_prefix: str = "SESSION_") -> str:
@@ -423,6 +454,17 @@ class SessionConfig(BaseSettings):
 
 
 ConfigT = TypeVar("ConfigT", bound=SessionConfig)
+
+
+def _rule_errors(problems: list[tuple[tuple[str, ...], str]]) -> list[InitErrorDetails]:
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError("cookie_rule", message, {"fields": ", ".join(fields)}),
+            loc=(),
+            input=None,
+        )
+        for fields, message in problems
+    ]
 
 
 @dataclass(frozen=True, slots=True)
