@@ -377,6 +377,13 @@ def test_future_timestamp_within_clock_skew_is_accepted() -> None:
     assert codec_at(NOW).verify(cookie).data == SESSION
 
 
+def test_max_age_none_accepts_a_timestamp_far_in_the_future() -> None:
+    # Only the signature counts without max_age, as with Starlette (itsdangerous, no max_age).
+    cookie = codec_at(NOW + 10 * CLOCK_SKEW_SECONDS).encode(SESSION)
+
+    assert codec_at(NOW, max_age=None).verify(cookie).data == SESSION
+
+
 def test_max_age_none_applies_no_age_limit() -> None:
     cookie = codec_at(1).encode(SESSION)
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
@@ -971,3 +971,35 @@ def test_value_json_cannot_carry_raises_type_error_naming_the_key(value: object)
 
     with pytest.raises(TypeError, match="'tags'"):
         client.get("/")
+
+
+# -- two middlewares, two cookies -----------------------------------------------------------
+
+
+def stacked_app() -> Starlette:
+    """A site with its session, and an admin sub-application mounted with its own cookie."""
+
+    async def remember(request: Request) -> JSONResponse:
+        request.session[request.query_params["key"]] = request.query_params["value"]
+        return JSONResponse(dict(request.session))
+
+    admin = Starlette(routes=[Route("/", remember)])
+    admin_with_session = SessionMiddleware(admin, secret_key=OTHER_SECRET, session_cookie="admin")
+    site = Starlette(routes=[Route("/", remember), Mount("/admin", admin_with_session)])
+    site.add_middleware(SessionMiddleware, secret_key=SECRET)
+    return site
+
+
+def test_mounted_middleware_keeps_its_session_apart_from_the_outer_one() -> None:
+    client = TestClient(stacked_app())
+    client.get("/", params={"key": "user", "value": "alice"})
+
+    response = client.get("/admin/", params={"key": "admin_user", "value": "root"})
+
+    assert response.json() == {"admin_user": "root"}
+    assert response.headers.get_list("set-cookie")[0].startswith("admin=")
+    assert len(response.headers.get_list("set-cookie")) == 1
+    site = SessionCodec([SECRET], max_age=None)
+    admin = SessionCodec([OTHER_SECRET], max_age=None)
+    assert site.verify(client.cookies["session"]).data == {"user": "alice"}
+    assert admin.verify(client.cookies["admin"]).data == {"admin_user": "root"}

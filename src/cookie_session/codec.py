@@ -220,10 +220,12 @@ class SessionCodec:
         return VerifiedCookie(data, json_text, signed_at, key_index)
 
     def _check_age(self, signed_at: int, signed: bytes) -> None:
+        if self.max_age is None:
+            return  # no age limit at all, as Starlette (and itsdangerous without max_age)
         age = int(self._clock()) - signed_at
         if age < -CLOCK_SKEW_SECONDS:
             raise CookieSignatureInvalid(f"signed {-age} seconds in the future")
-        if self.max_age is not None and age > self.max_age:
+        if age > self.max_age:
             raise CookieExpired(
                 f"expired: signed {age} seconds ago, max_age is {self.max_age}",
                 signed_at=signed_at,

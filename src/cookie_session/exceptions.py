@@ -63,7 +63,8 @@ class CookieTooLarge(CookieRejected):
 
 
 class CookieSignatureInvalid(CookieRejected):
-    """The signature does not match the current key or any fallback key."""
+    """The signature does not match the current key or any fallback key, or it claims to have
+    been made further in the future than the clock skew servers are allowed."""
 
 
 class CookieMalformed(CookieRejected):

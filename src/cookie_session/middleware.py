@@ -89,6 +89,9 @@ class SessionMiddleware:
             if name == b"cookie" and self._cookie_needle in value:
                 incoming = self._read_cookie(scope)
                 break
+        # Another SessionMiddleware further out (a mounted sub-application with its own
+        # cookie) shares this scope: its session is put back once this one is done with it.
+        outer_session = scope.get("session")
         if incoming is None:
             session = scope["session"] = Session()
         else:
@@ -101,9 +104,15 @@ class SessionMiddleware:
                 # The common case, a session nobody touched, costs nothing more.
                 if current is not session or session.accessed or resign:
                     self._add_headers(message, current, incoming)
+                if outer_session is not None:
+                    scope["session"] = outer_session
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        try:
+            await self.app(scope, receive, send_with_cookie)
+        finally:
+            if outer_session is not None:
+                scope["session"] = outer_session
 
     def _read_cookie(self, scope: Scope) -> VerifiedCookie | None:
         """The first session cookie of the request that verifies, if any."""
