@@ -583,6 +583,34 @@ def test_unrelated_files_in_the_secrets_dir_are_ignored(deployment: Deployment) 
     assert deployment.load().config == make()
 
 
+def test_secret_file_that_is_not_utf8_is_a_validation_error(deployment: Deployment) -> None:
+    (deployment.secrets_dir / "SESSION_SECRET_KEY").write_bytes(b"\xffLEAKCHECK-binary")
+
+    error = deployment.refuse()
+
+    [problem] = error.errors()
+    assert problem["msg"].startswith("SESSION_SECRET_KEY (from the secrets dir)")
+    assert "not UTF-8" in problem["msg"]
+    assert "LEAKCHECK" not in str(error) + repr(error)
+
+
+def test_env_file_that_is_not_utf8_is_a_validation_error(deployment: Deployment) -> None:
+    deployment.env_file.write_bytes(b"SESSION_SECRET_KEY=\xffLEAKCHECK-binary\n")
+
+    error = deployment.refuse()
+
+    [problem] = error.errors()
+    assert problem["msg"] == f"env file {deployment.env_file} is not UTF-8 text"
+    assert "LEAKCHECK" not in str(error) + repr(error)
+
+
+@pytest.mark.parametrize("argument", ["_env_file", "_secrets_dir", "_cli_parse_args"])
+def test_plain_construction_refuses_pydantic_settings_source_arguments(argument: str) -> None:
+    arguments: dict[str, Any] = {"secret_key": VALID_SECRET, argument: "anything"}
+    with pytest.raises(TypeError, match=argument):
+        SessionConfig(**arguments)
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("word", ["none", "NULL", "", "Null", "None"])
 def test_max_age_none_word_means_no_max_age(

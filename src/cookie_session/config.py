@@ -16,7 +16,18 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final, Generic, Literal, Self, TypedDict, TypeVar, Unpack
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+)
 
 from pydantic import (
     AfterValidator,
@@ -111,7 +122,7 @@ def _check_secret(secret: SecretStr) -> SecretStr:
 
 
 def _hide_secret(value: object) -> object:
-    if isinstance(value, SecretStr):
+    if isinstance(value, SecretStr | _Unreadable):
         return value
     if isinstance(value, str):
         return SecretStr(value)
@@ -258,6 +269,19 @@ class SessionConfig(BaseSettings):
         AfterValidator(_check_domain),
     ] = Field(default=None, description="The cookie's Domain attribute; None for this host only.")
     partitioned: bool = Field(default=False, description="Sets the Partitioned (CHIPS) attribute.")
+
+    if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed __init__
+
+        def __init__(self, **values: Any) -> None:
+            # BaseSettings.__init__ would honour _env_file, _secrets_dir, _cli_parse_args...:
+            # values in code are the whole truth here.
+            settings_arguments = sorted(key for key in values if key.startswith("_"))
+            if settings_arguments:
+                raise TypeError(
+                    f"SessionConfig() takes settings only, not {', '.join(settings_arguments)}; "
+                    "use SessionConfig.from_env(env_file=..., secrets_dir=...) to read them"
+                )
+            super().__init__(**values)
 
     @classmethod
     def settings_customise_sources(
@@ -423,11 +447,14 @@ class SessionConfig(BaseSettings):
         unknown = sorted(set(given) - set(cls.model_fields))
         if unknown:
             raise TypeError(f"unknown SessionConfig setting(s): {', '.join(unknown)}")
-        layers: list[tuple[ConfigSource, Mapping[str, str | None]]] = [
+        layers: list[tuple[ConfigSource, Mapping[str, object]]] = [
             ("environment", EnvSettingsSource(cls, case_sensitive=False).env_vars),
         ]
         if env_file is not None:
-            dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
+            try:
+                dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
+            except (UnicodeDecodeError, OSError) as error:
+                raise _unreadable_env_file(cls, env_file, error) from None
             layers.append(("env file", dotenv.env_vars))
         if secrets_dir is not None:
             names = {cls.env_variable(field, env_prefix) for field in cls.model_fields}
@@ -476,7 +503,7 @@ class LoadedConfig(Generic[ConfigT]):
     env_prefix: str
 
 
-def _read_secrets_dir(directory: Path, names: set[str]) -> dict[str, str]:
+def _read_secrets_dir(directory: Path, names: set[str]) -> dict[str, object]:
     """Files named like the variables (any letter case), as Docker and Kubernetes mount them.
 
     Other files are not read: the directory often holds other services' (binary) secrets.
@@ -486,10 +513,40 @@ def _read_secrets_dir(directory: Path, names: set[str]) -> dict[str, str]:
         return {}
     wanted = {name.lower() for name in names}
     return {
-        entry.name.lower(): entry.read_text(encoding="utf-8").strip()
+        entry.name.lower(): _read_secret_file(entry)
         for entry in directory.iterdir()
         if entry.name.lower() in wanted and entry.is_file()
     }
+
+
+def _read_secret_file(path: Path) -> object:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        # The decoding error would quote a byte of the file: say no more than this.
+        return _Unreadable("a file that is not UTF-8 text")
+    except OSError as error:
+        return _Unreadable(f"a file that cannot be read ({error.strerror})")
+
+
+def _unreadable_env_file(
+    config_cls: type[SessionConfig], env_file: str | os.PathLike[str], error: Exception
+) -> ValidationError:
+    problem = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "cannot be read"
+    return ValidationError.from_exception_data(
+        config_cls.__name__,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "env_file",
+                    "env file {path} {problem}",
+                    {"path": str(env_file), "problem": problem},
+                ),
+                loc=(),
+                input=None,
+            )
+        ],
+    )
 
 
 def _name_variables(
