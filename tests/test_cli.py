@@ -355,6 +355,17 @@ def test_decode_shows_key_signing_time_age_and_data_of_a_valid_cookie() -> None:
 
 
 @pytest.mark.usefixtures("secret_in_env")
+@pytest.mark.parametrize("form", ["session={}", '"{}"', 'session="{}"'], ids=str)
+def test_decode_accepts_the_value_as_a_cookie_header_shows_it(form: str) -> None:
+    cookie = signed_cookie({"user": "ada"}, seconds_ago=1)
+
+    result = run_cli("decode", form.format(cookie), "--json")
+
+    assert result.returncode == 0, result.output
+    assert json.loads(result.stdout)["data"] == {"user": "ada"}
+
+
+@pytest.mark.usefixtures("secret_in_env")
 def test_decode_prints_a_valid_cookie_for_a_reader() -> None:
     cookie = signed_cookie({"cart": ["apple"]}, seconds_ago=3600)
 

@@ -136,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Verify a session cookie's value with the configured keys; show which key "
         "signed it, when, and its data. Exit 1 when it is refused or expired.",
     )
-    decode.add_argument("cookie", metavar="COOKIE", help="the cookie's value (without 'name=')")
+    decode.add_argument(
+        "cookie", metavar="COOKIE", help="the cookie's value ('name=' and quotes are ignored)"
+    )
     _add_sources(decode)
     _add_json(decode)
     decode.set_defaults(command=_decode)
@@ -269,7 +271,8 @@ def _decode(args: argparse.Namespace) -> int:
         _report_problems(error, as_json=args.json)
         return 1
     keys = [key.get_secret_value() for key in (config.secret_key, *config.secret_key_fallbacks)]
-    value = args.cookie.strip()
+    # Accept the value as a Cookie header shows it too: "name=value", or quoted.
+    value = args.cookie.strip().removeprefix(f"{config.session_cookie}=").strip('"')
     expired: CookieExpired | None = None
     try:
         try:
