@@ -227,6 +227,18 @@ def test_note_too_long_for_the_cookie_is_refused(demo: Demo) -> None:
         assert "set-cookie" not in response.headers
 
 
+def test_long_non_ascii_notes_keep_the_cookie_within_its_limit(demo: Demo) -> None:
+    # "é" is six characters of JSON: five such notes would not fit in a cookie.
+    notes = [f"{n} " + "é" * 190 for n in range(5)]
+    with demo.client() as client:
+        responses = [client.post("/note", data={"note": note}) for note in notes]
+        page = client.get("/").text
+
+    assert [response.status_code for response in responses] == [303] * 5  # back to the page
+    assert f"<li>{notes[-1]}</li>" in page
+    assert f"<li>{notes[0]}</li>" not in page
+
+
 def test_clear_deletes_the_cookie(demo: Demo) -> None:
     with demo.client() as client:
         client.get("/counter")

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 
-from cookie_session.codec import MAX_COOKIE_BYTES
+from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.session import get_session
@@ -27,6 +27,10 @@ __all__ = ["create_app", "serve"]
 MAX_NOTE_LENGTH: Final = 200
 MAX_NOTES: Final = 5
 """Older notes are dropped: a session must fit in one 4096-byte cookie."""
+MAX_SESSION_JSON: Final = 2400
+"""Older notes are also dropped while the session's JSON is longer than this (a non-ASCII
+character takes six): base64 makes it at most 3200 bytes, leaving room for the signature and
+the attributes within the cookie's 4096."""
 
 
 class _CookieAttribute(NamedTuple):
@@ -73,9 +77,12 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
                 f"A note may have at most {MAX_NOTE_LENGTH} characters.", status_code=400
             )
         if note:
-            notes = get_session(request).setdefault("notes", [])
+            session = get_session(request)
+            notes = session.setdefault("notes", [])
             notes.append(note)  # changed in place: the middleware notices that too
             del notes[:-MAX_NOTES]
+            while len(notes) > 1 and len(SessionCodec.serialise(session)) > MAX_SESSION_JSON:
+                del notes[0]
         return _back_to_page()
 
     @app.post("/clear")
@@ -245,7 +252,7 @@ _PAGE: Final = """<!doctype html>
     <button type="submit">Store note</button>
   </form>
   {notes}
-  <p class="muted">The last {max_notes} notes are kept.</p>
+  <p class="muted">The last {max_notes} notes are kept, fewer if they are long.</p>
 </section>
 <section>
   <h2>Session contents</h2>
