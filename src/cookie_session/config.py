@@ -142,7 +142,7 @@ def _hide_secrets(value: object) -> object:
     return _Unreadable(f"a value of type {type(value).__name__}")
 
 
-def _refuse_unreadable(expected: str) -> Any:
+def _refuse_unreadable(expected: str) -> BeforeValidator:
     def refuse(value: object) -> object:
         if isinstance(value, _Unreadable):
             raise PydanticCustomError(

@@ -49,8 +49,7 @@ class SessionMiddleware:
             [key.get_secret_value() for key in keys], max_age=self.config.max_age
         )
         name = self.config.session_cookie
-        self._cookie_name = name.encode("ascii")
-        self._cookie_needle = self._cookie_name + b"="
+        self._cookie_needle = name.encode("ascii") + b"="
         self._set_cookie_prefix = name + "="
         attributes = _cookie_attributes(self.config)
         max_age = self.config.max_age
@@ -120,7 +119,7 @@ class SessionMiddleware:
         for name, value in scope["headers"]:
             if name != b"cookie":
                 continue
-            for candidate in _cookie_values(value, self._cookie_name):
+            for candidate in _cookie_values(value, self._cookie_needle):
                 try:
                     return self.codec.verify(candidate)
                 except CookieRejected as rejection:
@@ -188,13 +187,12 @@ def _cookie_attributes(config: SessionConfig) -> str:
     return "; ".join(attributes)
 
 
-def _cookie_values(header: bytes, name: bytes) -> list[bytes]:
-    """The values of every cookie called ``name`` in a Cookie header, in order.
+def _cookie_values(header: bytes, needle: bytes) -> list[bytes]:
+    """The values of every cookie whose ``name=`` is ``needle`` in a Cookie header, in order.
 
     Looks for the one name instead of parsing every cookie of the header.
     """
     values: list[bytes] = []
-    needle = name + b"="
     start = header.find(needle)
     while start != -1:
         end = start + len(needle)
