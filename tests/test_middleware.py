@@ -776,7 +776,7 @@ BAD_COOKIES = [
     pytest.param(
         signed(DATA, signed_at=NOW + CLOCK_SKEW_SECONDS + 600), "future", id="from the future"
     ),
-    pytest.param(GOOD[:-5], "signature", id="truncated"),
+    pytest.param(GOOD[:-5], "not a signed value", id="truncated"),
     pytest.param(GOOD.split(".")[0], "not a signed value", id="no signature at all"),
     pytest.param(signed_payload(b"abcde"), "base64", id="not base64"),
     pytest.param(signed_payload(base64.b64encode(b"{'user': 1}")), "not JSON", id="not JSON"),
@@ -866,7 +866,9 @@ def test_two_bad_cookies_give_an_empty_session_and_both_reasons(
     response = client_for(show).get("/", headers={"cookie": header})
 
     assert response.json() == {}
-    assert [message.count("signature") for message in session_log(debug_log)] == [2]
+    assert session_log(debug_log) == [
+        "session cookie rejected: signature does not match any key; not a signed value"
+    ]
 
 
 # -- malformed Cookie headers -----------------------------------------------------------------
@@ -882,7 +884,7 @@ MALFORMED_HEADERS = [
     pytest.param(b"a=1;\tsession=" + GOOD.encode() + b"\t;b=2", DATA, id="tabs"),
     pytest.param(b"a=1 ;   session=" + GOOD.encode() + b" ;  b=2", DATA, id="spaces around ;"),
     pytest.param(b"session= " + GOOD.encode(), DATA, id="space after ="),
-    pytest.param(b"session =" + GOOD.encode(), {}, id="space before ="),
+    pytest.param(b"session =" + GOOD.encode(), DATA, id="space before ="),
     pytest.param(b'session="' + GOOD.encode() + b'"', DATA, id="quoted value"),
     pytest.param(b"xsession=" + GOOD.encode(), {}, id="name ending with the session name"),
     pytest.param(

@@ -45,6 +45,7 @@ __all__ = [
     "CLOCK_SKEW_SECONDS",
     "DECODED_CACHE_SIZE",
     "MAX_COOKIE_BYTES",
+    "SIGNATURE_LENGTH",
     "SessionCodec",
     "VerifiedCookie",
     "derive_key",
@@ -62,6 +63,10 @@ _INNER_PAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
 _TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+
+SIGNATURE_LENGTH: Final = 27
+"""Characters of a signature: 20 bytes of HMAC-SHA1 in URL-safe base64 without padding."""
+_MAX_TIMESTAMP_LENGTH: Final = 11  # 8 bytes (the most itsdangerous reads) in base64
 
 DECODED_CACHE_SIZE: Final = 1024
 """How many verified payloads :class:`SessionCodec` keeps in decoded form."""
@@ -196,10 +201,14 @@ class SessionCodec:
                 raise CookieMalformed("cookie is not ASCII")
             value = value.encode("ascii")
         if len(value) > MAX_COOKIE_BYTES:
-            raise CookieTooLarge(f"cookie of {len(value)} bytes is over {MAX_COOKIE_BYTES}")
+            raise CookieTooLarge("cookie of %d bytes is over %d", len(value), MAX_COOKIE_BYTES)
         signed, _, signature = value.rpartition(b".")
-        if not signed:
+        # The shape is checked before any HMAC, so bogus values cost no hashing at all.
+        dot = signed.rfind(b".")
+        if len(signature) != SIGNATURE_LENGTH or dot < 1 or dot == len(signed) - 1:
             raise CookieMalformed("not a signed value")
+        if len(signed) - dot - 1 > _MAX_TIMESTAMP_LENGTH:
+            raise CookieMalformed("timestamp is more than %d characters", _MAX_TIMESTAMP_LENGTH)
         key_index = self._matching_key(signed, signature)
 
         decoded = self._decoded.get(signature)
@@ -220,14 +229,16 @@ class SessionCodec:
         return VerifiedCookie(data, json_text, signed_at, key_index)
 
     def _check_age(self, signed_at: int, signed: bytes) -> None:
-        if self.max_age is None:
-            return  # no age limit at all, as Starlette (and itsdangerous without max_age)
         age = int(self._clock()) - signed_at
+        # Refused whatever max_age is: no server signs in the future, so such a cookie was made
+        # with a stolen key (or a badly wrong clock) to outlive every expiry.
         if age < -CLOCK_SKEW_SECONDS:
-            raise CookieSignatureInvalid(f"signed {-age} seconds in the future")
-        if age > self.max_age:
+            raise CookieSignatureInvalid("signed %d seconds in the future", -age)
+        if self.max_age is not None and age > self.max_age:
             raise CookieExpired(
-                f"expired: signed {age} seconds ago, max_age is {self.max_age}",
+                "expired: signed %d seconds ago, max_age is %d",
+                age,
+                self.max_age,
                 signed_at=signed_at,
                 age=age,
                 payload=signed.rpartition(b".")[0],
@@ -265,7 +276,7 @@ def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
     except (StopIteration, ValueError, RecursionError):
         raise CookieMalformed("payload is not JSON") from None
     if type(data) is not dict:
-        raise CookieMalformed(f"payload is JSON {type(data).__name__}, not an object")
+        raise CookieMalformed("payload is JSON %s, not an object", type(data).__name__)
     return data, json_text
 
 

@@ -8,6 +8,8 @@ middleware turns them into an empty session. They are public so tools such as
 ``cookie-session decode`` can say exactly why a cookie was refused.
 """
 
+from typing import ClassVar
+
 __all__ = [
     "CookieExpired",
     "CookieMalformed",
@@ -50,25 +52,47 @@ class SessionNotInstalled(SessionError, LookupError):
 class CookieRejected(SessionError):
     """A session cookie that cannot be trusted; the request gets an empty session instead.
 
-    ``reason`` is a short human-readable phrase that never contains the cookie's value.
+    ``reason`` is a short human-readable phrase that never contains the cookie's value. It is
+    built from ``template % args`` only when read: a request carrying many bad cookies costs no
+    string formatting unless someone logs the reasons. ``kind`` names the class of problem in
+    one word (``"signature"``, ``"expired"``, ``"malformed"``, ``"too_large"``).
     """
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+    kind: ClassVar[str] = "rejected"
+
+    def __init__(self, template: str, *args: object) -> None:
+        super().__init__(template, *args)
+        self._template = template
+        self._args = args
+
+    @property
+    def reason(self) -> str:
+        """Why the cookie was refused, without its value."""
+        return self._template % self._args if self._args else self._template
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class CookieTooLarge(CookieRejected):
     """The cookie is longer than any browser would send; it is refused without being verified."""
+
+    kind: ClassVar[str] = "too_large"
 
 
 class CookieSignatureInvalid(CookieRejected):
     """The signature does not match the current key or any fallback key, or it claims to have
     been made further in the future than the clock skew servers are allowed."""
 
+    kind: ClassVar[str] = "signature"
+
 
 class CookieMalformed(CookieRejected):
-    """The signature is valid but the payload is not base64-encoded JSON of an object."""
+    """The value does not have the shape of a signed cookie (refused before any signature is
+    computed), or its signature is valid but the payload is not base64-encoded JSON of an object.
+    """
+
+    kind: ClassVar[str] = "malformed"
 
 
 class CookieExpired(CookieRejected):
@@ -77,8 +101,12 @@ class CookieExpired(CookieRejected):
     Carries what the cookie said, so tools can still show it.
     """
 
-    def __init__(self, reason: str, *, signed_at: int, age: int, payload: bytes) -> None:
-        super().__init__(reason)
+    kind: ClassVar[str] = "expired"
+
+    def __init__(
+        self, template: str, *args: object, signed_at: int, age: int, payload: bytes
+    ) -> None:
+        super().__init__(template, *args)
         self.signed_at = signed_at
         """When the cookie was signed, in seconds since the epoch."""
         self.age = age

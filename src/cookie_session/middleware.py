@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Final, Self, Unpack
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import is_dataclass
+from typing import Any, Final, Self, Unpack
+
+from pydantic import BaseModel, TypeAdapter
 
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
 from cookie_session.config import SessionConfig, SessionFields
@@ -12,13 +17,17 @@ from cookie_session.exceptions import CookieRejected, SessionTooLarge
 from cookie_session.session import Session
 from cookie_session.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SessionFields", "SessionMiddleware"]
+__all__ = ["MAX_CANDIDATES", "SessionFields", "SessionMiddleware"]
 
 logger = logging.getLogger("cookie_session")
 
 _RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-_COOKIE_BOUNDARY: Final = frozenset(b"; \t")
+_SPACE: Final = frozenset(b" \t")
+_SEMICOLON: Final = ord(";")
+_QUOTE: Final = ord('"')
+MAX_CANDIDATES: Final = 4
+"""Session cookies verified per request at most; any further ones are ignored unread."""
 
 
 class SessionMiddleware:
@@ -49,7 +58,7 @@ class SessionMiddleware:
             [key.get_secret_value() for key in keys], max_age=self.config.max_age
         )
         name = self.config.session_cookie
-        self._cookie_needle = name.encode("ascii") + b"="
+        self._cookie_name = name.encode("ascii")
         self._set_cookie_prefix = name + "="
         attributes = _cookie_attributes(self.config)
         max_age = self.config.max_age
@@ -85,76 +94,91 @@ class SessionMiddleware:
 
         incoming = None
         for name, value in scope["headers"]:
-            if name == b"cookie" and self._cookie_needle in value:
+            if name == b"cookie" and self._cookie_name in value:
                 incoming = self._read_cookie(scope)
                 break
-        # Another SessionMiddleware further out (a mounted sub-application with its own
-        # cookie) shares this scope: its session is put back once this one is done with it.
-        outer_session = scope.get("session")
-        if incoming is None:
-            session = scope["session"] = Session()
-        else:
-            session = scope["session"] = Session(incoming.data)
+        session = Session() if incoming is None else Session(incoming.data)
         resign = incoming is not None and incoming.key_index > 0
+        if "session" in scope:
+            # Another session middleware further out (a mounted sub-application with its own
+            # cookie): the application gets a copy of the scope, as the ASGI spec asks of
+            # middleware that changes it, so neither middleware ever sees the other's session,
+            # not even after the response has started.
+            scope = dict(scope)
+        scope["session"] = session
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] in _RESPONSE_STARTS:
                 current = scope.get("session")
                 # The common case, a session nobody touched, costs nothing more.
                 if current is not session or session.accessed or resign:
-                    self._add_headers(message, current, incoming)
-                if outer_session is not None:
-                    scope["session"] = outer_session
+                    self._add_headers(message, current, incoming, replaced=current is not session)
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_cookie)
-        finally:
-            if outer_session is not None:
-                scope["session"] = outer_session
+        await self.app(scope, receive, send_with_cookie)
 
     def _read_cookie(self, scope: Scope) -> VerifiedCookie | None:
-        """The first session cookie of the request that verifies, if any."""
-        rejections: list[str] = []
+        """The first of the request's first few session cookies that verifies, if any."""
+        rejections: list[CookieRejected] = []
+        candidates = 0
         for name, value in scope["headers"]:
             if name != b"cookie":
                 continue
-            for candidate in _cookie_values(value, self._cookie_needle):
+            for candidate in _cookie_values(value, self._cookie_name):
                 try:
                     return self.codec.verify(candidate)
                 except CookieRejected as rejection:
-                    rejections.append(rejection.reason)
-        if rejections:
-            logger.debug("session cookie rejected: %s", "; ".join(rejections))
+                    rejections.append(rejection)
+                candidates += 1
+                if candidates == MAX_CANDIDATES:
+                    break
+            if candidates == MAX_CANDIDATES:
+                break
+        if rejections and logger.isEnabledFor(logging.DEBUG):
+            reasons = "; ".join(rejection.reason for rejection in rejections)
+            logger.debug("session cookie rejected: %s", reasons)
         return None
 
     def _add_headers(
-        self, message: Message, session: object, incoming: VerifiedCookie | None
+        self,
+        message: Message,
+        current: object,
+        incoming: VerifiedCookie | None,
+        *,
+        replaced: bool,
     ) -> None:
-        """Add Vary and Set-Cookie to a response start, as the session's use requires."""
-        resign = incoming is not None and incoming.key_index > 0
-        if isinstance(session, Session):
-            session.run_before_save()
-            if session.accessed:
+        """Add Vary and Set-Cookie to a response start, as the session's use requires.
+
+        ``current`` is whatever the application left in ``scope["session"]``: the session this
+        middleware put there or, when ``replaced``, whatever took its place (a new mapping, a
+        model, ``None``...), which is what the browser gets.
+        """
+        resend = incoming is not None and incoming.key_index > 0
+        if isinstance(current, Session):
+            current.run_before_save()
+            resend = resend or current.resend
+        if replaced or not isinstance(current, Session):
+            self._add_vary(message)
+        else:
+            if current.accessed:
                 self._add_vary(message)
-            if not session.exposed and not resign:
+            if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
-        elif isinstance(session, dict):
-            self._add_vary(message)  # the application put a plain dict of its own there
-        else:
+        data = _storable(current)
+        json_text = self.codec.serialise(data)
+        if incoming is not None and not resend and json_text == incoming.json_text:
             return
-        json_text = self.codec.serialise(session)
-        if incoming is not None and not resign and json_text == incoming.json_text:
-            return
-        if session:
-            header = self._set_cookie_prefix + self.codec.sign(json_text) + self._cookie_suffix
-            if len(header) > MAX_COOKIE_BYTES:
-                raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
-            cookie = header.encode("latin-1")
-        elif incoming is not None:
-            cookie = self._deletion
-        else:
+        if not data:
+            if incoming is not None:
+                self._append_cookie(message, self._deletion)
             return  # empty before, empty now
+        header = self._set_cookie_prefix + self.codec.sign(json_text) + self._cookie_suffix
+        if len(header) > MAX_COOKIE_BYTES:
+            raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
+        self._append_cookie(message, header.encode("latin-1"))
+
+    @staticmethod
+    def _append_cookie(message: Message, cookie: bytes) -> None:
         headers = list(message.get("headers", ()))
         headers.append((b"set-cookie", cookie))
         message["headers"] = headers
@@ -187,21 +211,57 @@ def _cookie_attributes(config: SessionConfig) -> str:
     return "; ".join(attributes)
 
 
-def _cookie_values(header: bytes, needle: bytes) -> list[bytes]:
-    """The values of every cookie whose ``name=`` is ``needle`` in a Cookie header, in order.
+def _cookie_values(header: bytes, name: bytes) -> Iterator[bytes]:
+    """The values of the cookies called ``name`` in a Cookie header, in order.
 
-    Looks for the one name instead of parsing every cookie of the header.
+    The header is a list of ``name=value`` pairs separated by ``;``: a name only counts at the
+    start of a pair, so ``theme=dark session=x`` is one cookie, named ``theme`` (a value planted
+    by a sibling subdomain cannot pass for a session cookie). Only the occurrences of the one
+    name are looked at, instead of parsing every cookie of the header.
     """
-    values: list[bytes] = []
-    start = header.find(needle)
+    length = len(header)
+    start = header.find(name)
     while start != -1:
-        end = start + len(needle)
-        # Only a whole name counts: at the start of the header or after "; ".
-        if start == 0 or header[start - 1] in _COOKIE_BOUNDARY:
-            value_end = header.find(b";", end)
-            value = (header[end:value_end] if value_end != -1 else header[end:]).strip(b" \t")
-            if len(value) >= 2 and value[0] == value[-1] == 0x22:  # a quoted value
+        end = start + len(name)
+        before = start - 1
+        while before >= 0 and header[before] in _SPACE:
+            before -= 1
+        after = end
+        while after < length and header[after] in _SPACE:
+            after += 1
+        if (before < 0 or header[before] == _SEMICOLON) and header[after : after + 1] == b"=":
+            value_end = header.find(b";", after)
+            value = header[after + 1 : value_end if value_end != -1 else length].strip(b" \t")
+            if len(value) >= 2 and value[0] == value[-1] == _QUOTE:  # a quoted value
                 value = value[1:-1]
-            values.append(value)
-        start = header.find(needle, end)
-    return values
+            yield value
+        start = header.find(name, end)
+
+
+def _storable(session: object) -> Mapping[str, Any]:
+    """What an application left in ``scope["session"]``, as the mapping the cookie will carry.
+
+    A mapping is kept as it is; ``None`` and Litestar's ``Empty`` (``request.clear_session()``)
+    are an empty session; a pydantic model or a dataclass (Litestar's ``set_session(model)``)
+    becomes its JSON form. Anything else is an error: it is never dropped in silence.
+    """
+    if isinstance(session, Mapping):
+        return session
+    if session is None or _is_litestar_empty(session):
+        return {}
+    if isinstance(session, BaseModel):
+        return session.model_dump(mode="json")
+    if is_dataclass(session) and not isinstance(session, type):
+        dumped = TypeAdapter(type(session)).dump_python(session, mode="json")
+        if isinstance(dumped, dict):
+            return dumped
+    raise TypeError(
+        f"scope['session'] holds a {type(session).__qualname__}, which cannot be stored in the "
+        "session cookie: put a mapping, a pydantic model, a dataclass or None there"
+    )
+
+
+def _is_litestar_empty(value: object) -> bool:
+    """Litestar's ``Empty`` sentinel, recognised without importing Litestar."""
+    empty_module = sys.modules.get("litestar.types.empty")
+    return empty_module is not None and value is getattr(empty_module, "Empty", None)

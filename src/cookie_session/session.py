@@ -23,11 +23,17 @@ class Session(dict[str, Any]):
     ``exposed`` is set by any write, and by any read that hands out a value that can be changed
     in place (a list or a dict): only then does the middleware serialise the session to see
     whether its content changed, which is what decides whether a cookie is sent.
+    ``modified`` is Starlette 1.x's flag: set by any write and by :meth:`mark_modified`.
     """
 
     # Class-level defaults: a session nobody touches costs no attribute writes at all.
     accessed: bool = False
     exposed: bool = False
+    modified: bool = False
+    resend: bool = False
+    """Set by :meth:`mark_modified`: the cookie is sent again even if the content is the same."""
+    session_id: str | None = None
+    """The server-side store's ID for this session; ``None`` for sessions kept in the cookie."""
 
     # Callables to run when the response starts, before the session is judged and signed.
     _before_save: list[Callable[[], None]] | None = None
@@ -53,14 +59,25 @@ class Session(dict[str, Any]):
         """Note that the session was looked at (Starlette's ``request.session`` calls this)."""
         self.accessed = True
 
+    def mark_modified(self) -> None:
+        """Send the cookie again on this response, with a fresh signing time, even if the
+        content did not change: a manual "keep me signed in" (Starlette 1.x's API)."""
+        self._write()
+        self.resend = True
+
     def _hand_out(self, value: Any) -> Any:
         if type(value) not in _IMMUTABLE_TYPES:
             self.exposed = True
         return value
 
+    def _expose_all(self) -> None:
+        self.accessed = True
+        self.exposed = True
+
     def _write(self) -> None:
         self.accessed = True
         self.exposed = True
+        self.modified = True
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -96,23 +113,23 @@ class Session(dict[str, Any]):
 
     # values(), items() and copies give out the values themselves, which may be changed later.
     def values(self) -> dict_values[str, Any]:
-        self._write()
+        self._expose_all()
         return dict.values(self)
 
     def items(self) -> dict_items[str, Any]:
-        self._write()
+        self._expose_all()
         return dict.items(self)
 
     def copy(self) -> dict[str, Any]:
-        self._write()
+        self._expose_all()
         return dict(dict.items(self))
 
     def __or__(self, other: dict[Any, Any], /) -> dict[Any, Any]:
-        self._write()
+        self._expose_all()
         return dict(dict.items(self)) | other
 
     def __ror__(self, other: dict[Any, Any], /) -> dict[Any, Any]:
-        self._write()
+        self._expose_all()
         return other | dict(dict.items(self))
 
     def __reversed__(self) -> Iterator[str]:
@@ -124,7 +141,7 @@ class Session(dict[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # copy.copy / deepcopy / pickle go through here; a plain dict keeps nothing of ours.
-        self._write()
+        self._expose_all()
         return (dict, (dict(dict.items(self)),))
 
     # -- writes ------------------------------------------------------------------------------
