@@ -207,12 +207,18 @@ _PAGE: Final = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cookie-session demo</title>
 <style>
-  body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto;
+  body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 1.5rem auto;
          padding: 0 1rem; color: #1d1d1f; background: #f5f5f7; }}
-  h1 {{ margin-bottom: 0; }}
+  h1 {{ margin: 0; }}
   .lead {{ margin-top: .25rem; color: #555; }}
-  section {{ background: #fff; border-radius: 10px; padding: 1rem 1.25rem; margin: 1rem 0;
+  section {{ background: #fff; border-radius: 10px; padding: 1rem 1.25rem; margin: 0 0 1rem;
             box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }}
+  /* Side by side where there is room, so the cookie card is on screen without scrolling. */
+  @media (min-width: 62rem) {{
+    body {{ max-width: 72rem; }}
+    main {{ display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.15fr);
+           gap: 0 1rem; align-items: start; }}
+  }}
   h2 {{ margin: 0 0 .5rem; font-size: 1.1rem; }}
   .counter {{ font-size: 2.5rem; font-weight: 700; margin: 0 1rem 0 0; }}
   .row {{ display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; }}
@@ -229,12 +235,15 @@ _PAGE: Final = """<!doctype html>
   .notice {{ background: #fff4ce; border: 1px solid #e0c45c; border-radius: 6px;
             padding: .5rem .75rem; }}
   .muted {{ color: #666; font-size: 14px; }}
+  li {{ overflow-wrap: anywhere; }}
 </style>
 </head>
 <body>
 <h1>cookie-session demo</h1>
 <p class="lead">Everything below lives in a signed cookie; the server stores nothing.</p>
 {notice}
+<main>
+<div>
 <section>
   <h2>Visits</h2>
   <form class="row" method="post" action="/increment">
@@ -262,7 +271,8 @@ _PAGE: Final = """<!doctype html>
     <button class="danger" type="submit">Clear the session</button>
   </form>
 </section>
-<section>
+</div>
+<section id="cookie-card">
   <h2>The cookie this server sends</h2>
   <p><code id="set-cookie">Set-Cookie: {set_cookie}</code></p>
   <table>
@@ -271,6 +281,7 @@ _PAGE: Final = """<!doctype html>
   <p class="muted">Set-Cookie goes out only when the session changes; clearing it deletes the
   cookie (<code>Max-Age=0</code>).</p>
 </section>
+</main>
 </body>
 </html>
 """

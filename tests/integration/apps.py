@@ -13,6 +13,8 @@ The routes:
 - ``/health``: answers once the server is ready.
 
 Everything but ``/health`` and ``/link`` is also under ``/app``, for cookies with that path.
+
+``tests.integration.apps:demo_app`` serves the demo page of ``cookie-session demo`` instead.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import asyncio
 import html
 import os
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 
-from cookie_session import SessionMiddleware, get_session
+from cookie_session import SessionConfig, SessionMiddleware, get_session
+from cookie_session.demo import create_app
 from cookie_session.types import ASGIApp
 
 
@@ -92,3 +96,12 @@ def routes() -> Starlette:
 def counter_app() -> ASGIApp:
     """The application with its session settings read from this process's environment."""
     return SessionMiddleware.from_env(routes(), env_file=None)
+
+
+def demo_app() -> FastAPI:
+    """The page of ``cookie-session demo``, with the notice it shows when it had to make its own
+    secret (the page's tallest header), its settings read from this process's environment, and
+    ``/health``."""
+    app = create_app(SessionConfig.from_env(env_file=None), throwaway_secret=True)
+    app.add_route("/health", health)
+    return app

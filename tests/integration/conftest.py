@@ -1,8 +1,9 @@
 """Real servers and a real browser for the integration tests.
 
-Servers are uvicorn subprocesses serving ``tests.integration.apps:counter_app`` on 127.0.0.1,
-each configured only through the ``SESSION_*`` variables of its own environment. Every wait is
-bounded, and every process group started here is killed when its module's tests are done.
+Servers are uvicorn subprocesses serving ``tests.integration.apps:counter_app`` (or another
+factory there, such as ``demo_app``) on 127.0.0.1, each configured only through the ``SESSION_*``
+variables of its own environment. Every wait is bounded, and every process group started here
+is killed when its module's tests are done.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cookie_session import SessionConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.integration.apps:counter_app"
+DEMO_APP = "tests.integration.apps:demo_app"
 STARTUP_TIMEOUT = 30.0
 """Seconds a server may take to start before the test fails (it is usually about one)."""
 STOP_TIMEOUT = 10.0
@@ -68,11 +70,13 @@ def _free_port() -> int:
 
 
 class Server:
-    """One uvicorn process group on a fixed 127.0.0.1 port, restartable with new settings."""
+    """One uvicorn process group serving the factory ``app`` on a fixed 127.0.0.1 port,
+    restartable with new settings."""
 
-    def __init__(self, log_dir: Path, *, workers: int = 1) -> None:
+    def __init__(self, log_dir: Path, *, workers: int = 1, app: str = APP) -> None:
         self.port = _free_port()
         self.workers = workers
+        self.app = app
         self._log_dir = log_dir
         self._starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -86,7 +90,7 @@ class Server:
         self._starts += 1
         log_path = self._log_dir / f"server-{self.port}-{self._starts}.log"
         command = [
-            sys.executable, "-m", "uvicorn", APP, "--factory",
+            sys.executable, "-m", "uvicorn", self.app, "--factory",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", str(self.workers), "--no-access-log",
         ]  # fmt: skip
@@ -145,9 +149,10 @@ class Server:
 
 
 class StartServer(Protocol):
-    """The ``start_server`` fixture: settings by SessionConfig field name, e.g. ``path="/app"``."""
+    """The ``start_server`` fixture: settings by SessionConfig field name, e.g. ``path="/app"``;
+    ``app`` is the factory to serve (``counter_app`` unless given)."""
 
-    def __call__(self, *, workers: int = 1, **settings: Setting) -> Server: ...
+    def __call__(self, *, workers: int = 1, app: str = APP, **settings: Setting) -> Server: ...
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +161,8 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
     log_dir = tmp_path_factory.mktemp("servers")
     servers: list[Server] = []
 
-    def start(*, workers: int = 1, **settings: Setting) -> Server:
-        server = Server(log_dir, workers=workers)
+    def start(*, workers: int = 1, app: str = APP, **settings: Setting) -> Server:
+        server = Server(log_dir, workers=workers, app=app)
         servers.append(server)
         server.start(settings)
         return server

@@ -8,15 +8,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import BrowserContext, Cookie, Page
+from playwright.sync_api import BrowserContext, Cookie, Page, ViewportSize
 
 from conftest import SECRET
 
-from .conftest import Server, StartServer
+from .conftest import DEMO_APP, Server, StartServer
 
 pytestmark = pytest.mark.timeout(120)
 
 MAX_AGE = 3600
+DEMO_VIEWPORT: ViewportSize = {"width": 1200, "height": 900}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,11 @@ def app_path_server(start_server: StartServer) -> Server:
 @pytest.fixture(scope="module")
 def strict_server(start_server: StartServer) -> Server:
     return start_server(secret_key=SECRET, same_site="strict")
+
+
+@pytest.fixture(scope="module")
+def demo_server(start_server: StartServer) -> Server:
+    return start_server(app=DEMO_APP, secret_key=SECRET)
 
 
 def _json(page: Page, url: str) -> Any:
@@ -164,3 +170,24 @@ def test_lax_cookie_is_sent_on_the_same_cross_site_navigation(
     page.goto(f"{lax_server.url}/counter")
     other_site = f"http://localhost:{strict_server.port}"
     assert "session" in _follow_link(page, other_site, f"{lax_server.url}/cookies")
+
+
+def test_demo_cookie_card_is_on_screen_at_1200_by_900_without_scrolling(
+    context: BrowserContext, demo_server: Server
+) -> None:
+    for number in range(5):  # the most notes the demo keeps: its longest page
+        note = f"note {number} " + "é" * 60
+        assert context.request.post(f"{demo_server.url}/note", form={"note": note}).ok
+    page = context.new_page()
+    page.set_viewport_size(DEMO_VIEWPORT)
+    page.goto(demo_server.url)
+
+    box = page.locator("#cookie-card").bounding_box()
+
+    assert page.locator("li").count() == 5  # the notes are on the page, above or beside it
+    assert box is not None
+    assert page.evaluate("window.scrollY") == 0
+    assert box["x"] >= 0
+    assert box["y"] >= 0
+    assert box["x"] + box["width"] <= DEMO_VIEWPORT["width"]
+    assert box["y"] + box["height"] <= DEMO_VIEWPORT["height"]
