@@ -29,6 +29,7 @@ CHECKED_PAGES = [
     "docs/cookie-format.md",
     "docs/migrating.md",
     "docs/typed-sessions.md",
+    "docs/quart.md",
     "README.md",
 ]
 PRODUCTION_SECRET = "a-production-secret-from-the-env-0123456789"
