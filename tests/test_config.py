@@ -24,6 +24,8 @@ LEAKY_VALID_SECRET = "LEAKCHECK-a-perfectly-good-secret-0123456789"
 Layer = Literal["environment", "env file", "secrets dir"]
 LAYERS: tuple[Layer, ...] = ("environment", "env file", "secrets dir")
 
+# 253 characters: three labels of 63 (the longest a label may be), one of 57, then "com".
+LONGEST_DOMAIN = ".".join(["a" * 63] * 3 + ["a" * 57, "com"])
 ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
 
 
@@ -269,6 +271,23 @@ def test_empty_domain_means_none() -> None:
         pytest.param("domain", "example.com.", "trailing dot", id="trailing dot"),
         pytest.param("domain", "127.0.0.1", "not an IP address", id="IPv4 domain"),
         pytest.param("domain", "::1", "not an IP address", id="IPv6 domain"),
+        pytest.param("domain", "1.2.3", "not an IP address", id="numeric last label"),
+        pytest.param("domain", "com", "single label", id="top-level domain"),
+        pytest.param("domain", ".com", "single label", id="top-level domain with dot"),
+        pytest.param("domain", "co.uk", "public suffix", id="ICANN suffix of two labels"),
+        pytest.param("domain", "github.io", "public suffix", id="private-section suffix"),
+        pytest.param("domain", "intranet", "single label", id="single label"),
+        pytest.param("domain", LONGEST_DOMAIN + "a", "at most 253", id="254-character domain"),
+        pytest.param("path", "/" + "a" * 1024, "at most 1024", id="1025-character path"),
+        pytest.param(
+            "secret_key", LEAK + "\udcff" + VALID_SECRET, "lone surrogate", id="surrogate secret"
+        ),
+        pytest.param(
+            "secret_key_fallbacks",
+            [LEAK + "\udcff" + VALID_SECRET],
+            "lone surrogate",
+            id="surrogate fallback",
+        ),
     ],
 )
 def test_bad_value_is_rejected_naming_its_field(field: str, value: object, message: str) -> None:
@@ -1007,3 +1026,177 @@ def test_accepted_nested_secrets_are_never_shown(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("APP_SESSION__SECRET_KEY_FALLBACKS", json.dumps([LEAKY_VALID_SECRET]))
 
     assert_no_secret_in_config(AppSettings())
+
+
+# --- Limits and public suffixes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["localhost", "example.localhost", "example.co.uk", "user.github.io", LONGEST_DOMAIN],
+)
+def test_registrable_domains_and_localhost_are_accepted(domain: str) -> None:
+    assert make(domain=domain).domain == domain
+
+
+def test_path_of_1024_characters_is_accepted() -> None:
+    path = "/" + "a" * 1023
+
+    assert make(path=path).path == path
+
+
+def test_surrogate_secret_error_does_not_show_it() -> None:
+    assert_no_secret_in_error(refuse(secret_key=LEAK + "\udcff" + VALID_SECRET))
+
+
+def test_surrogate_secret_from_the_environment_is_named_by_its_variable(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_SECRET_KEY=LEAK + "\udcff" + VALID_SECRET)
+
+    error = deployment.refuse()
+
+    assert "SESSION_SECRET_KEY (from the environment)" in str(error)
+    assert "lone surrogate" in str(error)
+    assert_no_secret_in_error(error)
+
+
+# --- Every pydantic path validates, and none shows a secret --------------------------------
+
+
+def test_model_copy_with_an_update_validates() -> None:
+    with pytest.raises(ValidationError) as caught:
+        make().model_copy(update={"secret_key": LEAK + "-short"})
+
+    assert fields_named(caught.value) == ["secret_key"]
+    assert_no_secret_in_error(caught.value)
+
+
+def test_model_copy_with_a_valid_update_keeps_the_secret_hidden() -> None:
+    config = make().model_copy(update={"secret_key": LEAKY_VALID_SECRET, "max_age": 60})
+
+    assert config.secret_key.get_secret_value() == LEAKY_VALID_SECRET
+    assert config.max_age == 60
+    assert_no_secret_in_config(config)
+
+
+def test_model_copy_checks_the_cookie_rules() -> None:
+    with pytest.raises(ValidationError) as caught:
+        make().model_copy(update={"same_site": "none"})
+
+    assert "https_only" in str(caught.value)
+
+
+def test_model_copy_without_an_update_is_an_equal_config() -> None:
+    config = make(max_age=60)
+
+    assert config.model_copy() == config
+
+
+def test_model_construct_validates() -> None:
+    raw: dict[str, Any] = {"secret_key": LEAK + "-short"}  # untyped, as it reaches the API
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.model_construct(**raw)
+
+    assert_no_secret_in_error(caught.value)
+
+
+def test_model_construct_keeps_the_secret_hidden() -> None:
+    raw: dict[str, Any] = {"secret_key": LEAKY_VALID_SECRET}
+
+    assert_no_secret_in_config(SessionConfig.model_construct(**raw))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(LEAKY_VALID_SECRET, id="a string"),
+        pytest.param([LEAKY_VALID_SECRET], id="a list"),
+        pytest.param(LEAKY_VALID_SECRET.encode(), id="bytes"),
+    ],
+)
+def test_validating_a_non_mapping_does_not_show_it(value: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.model_validate(value)
+
+    assert_no_secret_in_error(caught.value)
+
+
+class _Settings:
+    """An object carrying settings as attributes."""
+
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+
+def test_validating_from_attributes_hides_the_secret() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.model_validate(_Settings(secret_key=LEAK + "-short"), from_attributes=True)
+
+    assert fields_named(caught.value) == ["secret_key"]
+    assert_no_secret_in_error(caught.value)
+
+
+def test_validating_from_attributes_reads_them() -> None:
+    given = _Settings(secret_key=LEAKY_VALID_SECRET, max_age=60)
+
+    config = SessionConfig.model_validate(given, from_attributes=True)
+
+    assert (config.secret_key.get_secret_value(), config.max_age) == (LEAKY_VALID_SECRET, 60)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"secret_key": "' + LEAKY_VALID_SECRET + '"', id="unterminated object"),
+        pytest.param('{"secret_key": ' + LEAKY_VALID_SECRET + "}", id="unquoted secret"),
+        pytest.param('"' + LEAKY_VALID_SECRET + '"', id="a JSON string"),
+        pytest.param('{"secret_key": "' + LEAK + '-short"}', id="a short secret"),
+    ],
+)
+def test_validating_bad_json_does_not_show_it(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.model_validate_json(text)
+
+    assert_no_secret_in_error(caught.value)
+
+
+def test_validating_good_json_gives_the_config() -> None:
+    config = SessionConfig.model_validate_json(json.dumps({"secret_key": VALID_SECRET}))
+
+    assert config == make()
+
+
+# --- One variable, two spellings -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", ["environment", "env file"])
+def test_one_variable_in_two_letter_cases_with_different_values_is_an_error(
+    deployment: Deployment, layer: Layer
+) -> None:
+    deployment.set(layer, SESSION_SECRET_KEY=LEAKY_VALID_SECRET, session_secret_key=VALID_SECRET)
+
+    error = deployment.refuse()
+
+    assert fields_named(error) == ["secret_key"]
+    assert "SESSION_SECRET_KEY and session_secret_key" in str(error)
+    assert f"in the {layer}" in str(error)
+    assert_no_secret_in_error(error)
+
+
+def test_two_spellings_are_reported_with_every_other_problem(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_MAX_AGE="60", session_max_age="61")
+    deployment.set("environment", SESSION_SAME_SITE="bogus")
+
+    error = deployment.refuse(secret_key=VALID_SECRET)
+
+    assert sorted(fields_named(error)) == ["max_age", "same_site"]
+
+
+def test_one_variable_in_two_letter_cases_with_the_same_value_is_accepted(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_SECRET_KEY=VALID_SECRET, Session_Secret_Key=VALID_SECRET)
+
+    assert deployment.load().config == make()

@@ -8,6 +8,7 @@ a secrets directory, then defaults). Whatever the source, every problem is repor
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -29,6 +30,7 @@ from typing import (
     Unpack,
 )
 
+from dotenv import dotenv_values
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -39,6 +41,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -50,6 +56,8 @@ from pydantic_settings import (
 
 __all__ = [
     "MAX_AGE_LIMIT",
+    "MAX_ATTRIBUTE_LENGTH",
+    "MAX_HOST_NAME_LENGTH",
     "MIN_SECRET_DISTINCT_CHARACTERS",
     "MIN_SECRET_LENGTH",
     "ConfigSource",
@@ -63,6 +71,10 @@ MIN_SECRET_LENGTH: Final = 32
 MIN_SECRET_DISTINCT_CHARACTERS: Final = 8
 MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
 """Browsers cap a cookie's lifetime at 400 days (RFC 6265bis); a longer one is silently cut."""
+MAX_ATTRIBUTE_LENGTH: Final = 1024
+"""RFC 6265bis: browsers ignore a Path or Domain attribute value longer than this."""
+MAX_HOST_NAME_LENGTH: Final = 253
+"""The longest host name DNS can carry."""
 
 SameSite = Literal["lax", "strict", "none"]
 
@@ -106,6 +118,15 @@ class _Unreadable:
 
 def _check_secret(secret: SecretStr) -> SecretStr:
     value = secret.get_secret_value()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # The error's own text would quote the character (and its .object the whole secret).
+        raise PydanticCustomError(
+            "secret_not_text",
+            "must be valid Unicode text: it holds a lone surrogate, which is what a stray "
+            "non-UTF-8 byte in an environment variable becomes",
+        ) from None
     if len(value) < MIN_SECRET_LENGTH:
         raise PydanticCustomError(
             "secret_too_short",
@@ -186,6 +207,12 @@ def _check_cookie_name(name: str) -> str:
 
 
 def _check_path(path: str) -> str:
+    if len(path) > MAX_ATTRIBUTE_LENGTH:
+        raise PydanticCustomError(
+            "cookie_path",
+            "must be at most {limit} characters, got {length}",
+            {"limit": MAX_ATTRIBUTE_LENGTH, "length": len(path)},
+        )
     if not _COOKIE_PATH.fullmatch(path):
         raise PydanticCustomError(
             "cookie_path",
@@ -206,13 +233,47 @@ def _check_domain(domain: str | None) -> str | None:
         is_ip = False
     if is_ip or labels[-1].isdigit():
         raise PydanticCustomError("cookie_domain", "must be a host name, not an IP address")
-    if len(host) > 253 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+    if len(host) > MAX_HOST_NAME_LENGTH or not all(
+        _DOMAIN_LABEL.fullmatch(label) for label in labels
+    ):
         raise PydanticCustomError(
             "cookie_domain",
             "must be a host name such as 'example.com' or '.example.com': letters, digits and "
-            "hyphens between dots, with no scheme, port, path, spaces or trailing dot",
+            "hyphens between dots, at most {limit} characters, with no scheme, port, path, "
+            "spaces or trailing dot",
+            {"limit": MAX_HOST_NAME_LENGTH},
+        )
+    if host == "localhost":
+        return domain
+    if len(labels) == 1:
+        raise PydanticCustomError(
+            "cookie_domain",
+            "'{domain}' is a single label: browsers refuse cookies for a top-level domain or a "
+            "lone host name; use a domain of at least two labels such as 'example.com' "
+            "(or 'localhost')",
+            {"domain": host},
+        )
+    if _is_public_suffix(host):
+        raise PydanticCustomError(
+            "cookie_domain",
+            "'{domain}' is a public suffix, shared by unrelated sites: browsers refuse cookies "
+            "for it; use your own domain under it (such as 'example.{domain}')",
+            {"domain": host},
         )
     return domain
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    # Loaded on first use (about 60 ms), only by configurations that set a domain.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _is_public_suffix(host: str) -> bool:
+    """Whether ``host`` is on the Public Suffix List (ICANN and private sections, as browsers)."""
+    return bool(_public_suffixes().is_public(host))
 
 
 _Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
@@ -300,6 +361,17 @@ class SessionConfig(BaseSettings):
     def _hide_secret_inputs(cls, data: Any) -> Any:
         """Wrap raw secrets before any field is validated, so that no error (not even one
         rendered by an application's settings model that embeds this one) can print them."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
+            # pydantic would quote the input whole (a secret in a string or an object's
+            # attributes): read the fields an object has, or refuse it without quoting it.
+            attributes = {
+                name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)
+            }
+            if not attributes:
+                return _Unreadable(f"a value of type {type(data).__name__}")
+            data = attributes
         if isinstance(data, Mapping):
             data = dict(data)
             if "secret_key" in data:
@@ -310,6 +382,54 @@ class SessionConfig(BaseSettings):
             for key in data.keys() - cls.model_fields.keys():
                 data[key] = _hide_secret(data[key])
         return data
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated like a new configuration (never a raw secret)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return self.model_validate({**values, **update})
+
+    if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed model_construct
+
+        @classmethod
+        def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+            """Validates like :meth:`model_validate`: a configuration is never built unchecked
+            (an unchecked one would keep a secret as a plain string that ``repr`` prints)."""
+            return cls.model_validate(values)
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        context: Any | None = None,
+        **options: Any,
+    ) -> Self:
+        """Like pydantic's, except that invalid JSON is reported without quoting it."""
+        try:
+            data = json.loads(json_data)
+        except (ValueError, RecursionError) as error:
+            position = (
+                f"line {error.lineno} column {error.colno}"
+                if isinstance(error, json.JSONDecodeError)
+                else "too deeply nested"
+            )
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "json_invalid", "Invalid JSON at {position}", {"position": position}
+                        ),
+                        loc=(),
+                        input=None,
+                    )
+                ],
+                hide_input=True,
+            ) from None
+        return cls.model_validate(data, strict=strict, context=context, **options)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # pydantic's "Instance is frozen" error quotes the value, ignoring hide_input_in_errors.
@@ -450,12 +570,25 @@ class SessionConfig(BaseSettings):
         layers: list[tuple[ConfigSource, Mapping[str, object]]] = [
             ("environment", EnvSettingsSource(cls, case_sensitive=False).env_vars),
         ]
+        raw_layers: list[tuple[ConfigSource, Mapping[str, str | None]]] = [
+            ("environment", os.environ)
+        ]
         if env_file is not None:
             try:
                 dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
             except (UnicodeDecodeError, OSError) as error:
                 raise _unreadable_env_file(cls, env_file, error) from None
             layers.append(("env file", dotenv.env_vars))
+            if Path(env_file).is_file():
+                raw_layers.append(("env file", dotenv_values(env_file, encoding="utf-8")))
+        variables_of_fields = {
+            cls.env_variable(field, env_prefix).lower(): field for field in cls.model_fields
+        }
+        conflicts = [
+            conflict
+            for source, raw in raw_layers
+            for conflict in _spelling_conflicts(source, raw, variables_of_fields)
+        ]
         if secrets_dir is not None:
             names = {cls.env_variable(field, env_prefix) for field in cls.model_fields}
             layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir), names)))
@@ -476,7 +609,9 @@ class SessionConfig(BaseSettings):
         try:
             config = cls.model_validate(values)
         except ValidationError as error:
-            raise _name_variables(error, cls, env_prefix, sources) from None
+            raise _name_variables(error, cls, env_prefix, sources, conflicts) from None
+        if conflicts:
+            raise ValidationError.from_exception_data(cls.__name__, conflicts, hide_input=True)
         return LoadedConfig(config=config, sources=sources, env_prefix=env_prefix)
 
 
@@ -549,11 +684,39 @@ def _unreadable_env_file(
     )
 
 
+def _spelling_conflicts(
+    source: ConfigSource,
+    variables: Mapping[str, str | None],
+    variables_of_fields: Mapping[str, str],
+) -> list[InitErrorDetails]:
+    """One error per setting whose variable is set more than once in ``variables``, in
+    different letter cases (``SESSION_SECRET_KEY`` and ``session_secret_key``), to different
+    values: which one wins would otherwise depend on the order the variables are listed in."""
+    spellings: dict[str, dict[str, str | None]] = {}
+    for name, value in variables.items():
+        if name.lower() in variables_of_fields:
+            spellings.setdefault(name.lower(), {})[name] = value
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(
+                "variable_conflict",
+                "{names} are set in the {source} with different values: keep one",
+                {"names": " and ".join(sorted(found)), "source": source},
+            ),
+            loc=(variables_of_fields[variable],),
+            input=None,
+        )
+        for variable, found in spellings.items()
+        if len(set(found.values())) > 1
+    ]
+
+
 def _name_variables(
     error: ValidationError,
     config_cls: type[SessionConfig],
     env_prefix: str,
     sources: Mapping[str, ConfigSource],
+    conflicts: list[InitErrorDetails],
 ) -> ValidationError:
     """Rewrite errors so each says which variable (or argument) held the wrong value."""
 
@@ -587,4 +750,6 @@ def _name_variables(
                 input=None,
             )
         )
-    return ValidationError.from_exception_data(config_cls.__name__, details, hide_input=True)
+    return ValidationError.from_exception_data(
+        config_cls.__name__, details + conflicts, hide_input=True
+    )
