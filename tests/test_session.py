@@ -84,7 +84,7 @@ WRITES: dict[str, SessionUse] = {
     "delitem": lambda s: s.__delitem__("name"),
     "setdefault": lambda s: s.setdefault("new", 1),
     "pop": lambda s: s.pop("name"),
-    "pop with default": lambda s: s.pop("missing", None),
+    "pop with default": lambda s: s.pop("name", None),
     "popitem": lambda s: s.popitem(),
     "clear": lambda s: s.clear(),
     "update": lambda s: s.update(name="bob"),
@@ -148,6 +148,34 @@ def test_in_place_or_keeps_the_session_object(session: Session) -> None:
 def test_session_is_unhashable_like_a_dict(session: Session) -> None:
     with pytest.raises(TypeError):
         hash(session)
+
+
+# -- modified: Starlette 1.x's flag, set only when something is written -------------------------
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_write_sets_modified(session: Session, write: SessionUse) -> None:
+    write(session)
+
+    assert session.modified
+
+
+def test_pop_of_a_missing_key_sets_no_flag(session: Session) -> None:
+    assert session.pop("missing", "default") == "default"
+
+    assert (session.accessed, session.exposed, session.modified) == (False, False, False)
+
+
+def test_setdefault_of_an_existing_key_is_a_read(session: Session) -> None:
+    assert session.setdefault("cart", []) == [1, 2]
+
+    assert (session.accessed, session.exposed, session.modified) == (True, True, False)
+
+
+def test_mark_modified_sets_modified(session: Session) -> None:
+    session.mark_modified()
+
+    assert session.modified
 
 
 # -- copies are plain dicts ---------------------------------------------------------------------

@@ -155,11 +155,14 @@ class Session(dict[str, Any]):
         dict.__delitem__(self, key)
 
     def setdefault(self, key: str, default: Any = None, /) -> Any:
+        if dict.__contains__(self, key):
+            return self[key]  # a read: nothing is written (Starlette's ``modified`` agrees)
         self._write()
         return dict.setdefault(self, key, default)
 
     def pop(self, key: str, /, *default: Any) -> Any:
-        self._write()
+        if dict.__contains__(self, key):  # a missing key: no flag set, as in Starlette's Session
+            self._write()
         return dict.pop(self, key, *default)
 
     def popitem(self) -> tuple[str, Any]:
