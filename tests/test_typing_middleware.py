@@ -8,10 +8,14 @@ the tests below run mypy on it and require exactly the error that mistake deserv
 
 from __future__ import annotations
 
-from typing import assert_type
+from functools import partial
+from typing import Any, assert_type
 
+import litestar
 import pytest
 from fastapi import FastAPI
+from litestar.middleware import DefineMiddleware
+from litestar.testing import TestClient as LitestarTestClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -49,9 +53,25 @@ def set_cookie_of(app: Starlette) -> str:
 
 
 def assert_configured_as_the_reference(app: Starlette) -> None:
-    cookie = set_cookie_of(app)
+    assert_is_the_reference_cookie(set_cookie_of(app))
+
+
+def assert_is_the_reference_cookie(cookie: str) -> None:
     assert cookie.startswith("fastrapi_session=")
     assert "Max-Age=3600" in cookie.split("; ")
+
+
+@litestar.get("/")
+async def litestar_write_session(request: litestar.Request[Any, Any, Any]) -> None:
+    request.session["user"] = "ada"
+
+
+def litestar_set_cookie_of(app: litestar.Litestar | SessionMiddleware) -> str:
+    """The Set-Cookie header a Litestar application sends after writing to the session."""
+    with LitestarTestClient(app=app) as client:
+        response = client.get("/")
+    assert response.status_code == 200
+    return response.headers["set-cookie"]
 
 
 # -- accepted calls ---------------------------------------------------------------------------
@@ -107,6 +127,66 @@ def test_get_session_returns_the_session_object() -> None:
     assert TestClient(app).get("/").json() == {"session_type": "Session"}
 
 
+# Litestar calls middleware with ``app=`` and types its scopes and messages as TypedDicts, which
+# SessionMiddleware accepts as they are. DefineMiddleware takes ``**kwargs: Any``, so its
+# keywords are checked at start-up only; functools.partial's are checked by mypy too.
+
+
+def test_define_middleware_configures_a_litestar_app() -> None:
+    app = litestar.Litestar(
+        route_handlers=[litestar_write_session],
+        middleware=[
+            DefineMiddleware(
+                SessionMiddleware,
+                secret_key="your-secret-key-min-32-characters-long",
+                session_cookie="fastrapi_session",
+                max_age=3600,
+                https_only=False,
+            )
+        ],
+    )
+    assert_is_the_reference_cookie(litestar_set_cookie_of(app))
+
+
+def test_define_middleware_takes_a_config() -> None:
+    config = SessionConfig(
+        secret_key="your-secret-key-min-32-characters-long",
+        session_cookie="fastrapi_session",
+        max_age=3600,
+    )
+    app = litestar.Litestar(
+        route_handlers=[litestar_write_session],
+        middleware=[DefineMiddleware(SessionMiddleware, config=config)],
+    )
+    assert_is_the_reference_cookie(litestar_set_cookie_of(app))
+
+
+def test_partial_configures_a_litestar_app() -> None:
+    app = litestar.Litestar(
+        route_handlers=[litestar_write_session],
+        middleware=[
+            partial(
+                SessionMiddleware,
+                secret_key="your-secret-key-min-32-characters-long",
+                session_cookie="fastrapi_session",
+                max_age=3600,
+                https_only=False,
+            )
+        ],
+    )
+    assert_is_the_reference_cookie(litestar_set_cookie_of(app))
+
+
+def test_a_litestar_app_can_be_wrapped_directly() -> None:
+    app = SessionMiddleware(
+        litestar.Litestar(route_handlers=[litestar_write_session]),
+        secret_key="your-secret-key-min-32-characters-long",
+        session_cookie="fastrapi_session",
+        max_age=3600,
+    )
+    assert_is_the_reference_cookie(litestar_set_cookie_of(app))
+
+
 # -- rejected snippets ------------------------------------------------------------------------
 
 
@@ -134,6 +214,36 @@ def test_get_session_returns_the_session_object() -> None:
     ],
 )
 def test_mypy_rejects_a_wrong_add_middleware_call(
+    snippet: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_rejected_at_mistake(snippet, expected, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        pytest.param(
+            "litestar_partial_misspelt_keyword.py",
+            'error: Unexpected keyword argument "samesite" for "SessionMiddleware"; '
+            'did you mean "same_site"?  [call-arg]',
+            id="samesite=",
+        ),
+        pytest.param(
+            "litestar_partial_max_age_not_int.py",
+            'error: Argument "max_age" to "SessionMiddleware" has incompatible type "str"; '
+            'expected "int | None"  [arg-type]',
+            id="max_age='x'",
+        ),
+        pytest.param(
+            "middleware_app_not_asgi.py",
+            'error: Argument 1 to "SessionMiddleware" has incompatible type '
+            '"Callable[[object, object, object], None]"; expected "Callable[[Any, Callable[[], '
+            'Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]"  [arg-type]',
+            id="sync app",
+        ),
+    ],
+)
+def test_mypy_rejects_a_wrong_litestar_middleware(
     snippet: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert_rejected_at_mistake(snippet, expected, monkeypatch)

@@ -15,7 +15,7 @@ from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
 from cookie_session.session import Session
-from cookie_session.types import ASGIApp, Message, Receive, Scope, Send
+from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 __all__ = ["MAX_CANDIDATES", "SessionFields", "SessionMiddleware"]
 
@@ -86,7 +86,7 @@ class SessionMiddleware:
         )
         return cls(app, config=config)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
