@@ -6,6 +6,7 @@ import json
 import os
 import re
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cookie_session import SessionConfig
+import cookie_session
+from cookie_session import SessionConfig, SessionConfigWarning
 from cookie_session.config import LoadedConfig
 
 VALID_SECRET = "your-secret-key-min-32-characters-long"  # the reference documentation's secret
@@ -587,6 +589,7 @@ def test_unrelated_variables_are_ignored(deployment: Deployment, layer: Layer) -
     assert deployment.load(secret_key=VALID_SECRET).config == make()
 
 
+@pytest.mark.filterwarnings("ignore::cookie_session.SessionConfigWarning")  # SESSION_SAMESITE
 @pytest.mark.parametrize("layer", LAYERS)
 def test_unknown_session_variable_is_ignored(deployment: Deployment, layer: Layer) -> None:
     deployment.set(layer, SESSION_FOO="bar", SESSION_SAMESITE="bogus")
@@ -1200,3 +1203,166 @@ def test_one_variable_in_two_letter_cases_with_the_same_value_is_accepted(
     deployment.set("environment", SESSION_SECRET_KEY=VALID_SECRET, Session_Secret_Key=VALID_SECRET)
 
     assert deployment.load().config == make()
+
+
+# --- Near misses of real variables -----------------------------------------------------------
+
+
+def near_miss_warnings(deployment: Deployment, env_prefix: str = "SESSION_") -> list[str]:
+    """The SessionConfigWarnings of loading ``deployment`` (with every setting as an argument,
+    so that no variable's value matters)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SessionConfig.load(deployment.env_file, env_prefix=env_prefix, **make().model_dump())
+    return [str(item.message) for item in caught if issubclass(item.category, SessionConfigWarning)]
+
+
+@pytest.mark.parametrize(
+    ("variable", "resembled"),
+    [
+        ("SESSION_HTTPSONLY", "SESSION_HTTPS_ONLY"),  # an underscore missing
+        ("SESSION_SAMESITE", "SESSION_SAME_SITE"),
+        ("SESSION_MAXAGE", "SESSION_MAX_AGE"),
+        ("SESSION_SECRETKEY", "SESSION_SECRET_KEY"),
+        ("SESSION_SAME__SITE", "SESSION_SAME_SITE"),  # an underscore too many
+        ("SESSION_MAX_AGE_", "SESSION_MAX_AGE"),
+        ("SESSION_MAX_AGES", "SESSION_MAX_AGE"),  # a letter too many
+        ("SESSION_PARTITONED", "SESSION_PARTITIONED"),  # a letter missing
+        ("SESSION_DOMIAN", "SESSION_DOMAIN"),  # two letters swapped
+        ("SESSION_HTTPONLY", "SESSION_HTTPS_ONLY"),
+        ("SESSION_SECRET_KEY_FALLBACK", "SESSION_SECRET_KEY_FALLBACKS"),  # the closest one
+        ("SESSION_SECRET", "SESSION_SECRET_KEY"),  # leading words only
+        ("SESSION_COOKIE_NAME", "SESSION_COOKIE"),  # one word more
+        ("SESSION_SECRET_KEY_FILE", "SESSION_SECRET_KEY"),
+        ("session_httpsonly", "SESSION_HTTPS_ONLY"),  # any letter case
+        ("Session_Same_Stie", "SESSION_SAME_SITE"),
+    ],
+)
+def test_near_miss_of_a_real_variable_warns_naming_both(
+    deployment: Deployment, variable: str, resembled: str
+) -> None:
+    deployment.set("environment", **{variable: "true"})
+
+    [message] = near_miss_warnings(deployment)
+
+    assert message == (
+        f"{variable} (in the environment) is not a setting and is ignored; "
+        f"did you mean {resembled}?"
+    )
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SESSION_MANAGER",  # set by Linux desktops; two edits from SESSION_MAX_AGE
+        "SESSION_ID",
+        "SESSION_TYPE",
+        "SESSION_KEY",
+        "SESSION_PAHTS",  # two edits from SESSION_PATH, a short name
+        "SESSION_PARTICIPATED",  # three edits from SESSION_PARTITIONED, a long name
+        "SESSION_COOKIE_NAME_SUFFIX",  # two words more
+        "SESSION_",
+        "HTTPS_ONLY",  # without the prefix
+        "MYAPP_HTTPSONLY",
+    ],
+)
+def test_variable_that_resembles_no_real_one_gives_no_warning(
+    deployment: Deployment, variable: str
+) -> None:
+    deployment.set("environment", **{variable: "true"})
+
+    assert near_miss_warnings(deployment) == []
+
+
+def test_two_edits_in_a_long_name_are_a_near_miss(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_PARTISHIONED="true")  # 11 letters, two edits
+
+    assert near_miss_warnings(deployment) == [
+        "SESSION_PARTISHIONED (in the environment) is not a setting and is ignored; "
+        "did you mean SESSION_PARTITIONED?"
+    ]
+
+
+@pytest.mark.parametrize("layer", ["environment", "env file"])
+@pytest.mark.parametrize("field", list(SessionConfig.model_fields))
+def test_no_real_variable_warns_in_any_letter_case(
+    deployment: Deployment, layer: Layer, field: str
+) -> None:
+    variable = SessionConfig.env_variable(field)
+    deployment.set(layer, **{variable: "set", variable.lower(): "set"})
+
+    assert near_miss_warnings(deployment) == []
+
+
+def test_near_miss_in_the_env_file_says_so(deployment: Deployment) -> None:
+    deployment.set("env file", SESSION_SAMESITE="strict")
+
+    [message] = near_miss_warnings(deployment)
+
+    assert message.startswith("SESSION_SAMESITE (in the env file) ")
+    assert message.endswith("did you mean SESSION_SAME_SITE?")
+
+
+def test_near_miss_is_a_session_config_warning_that_changes_nothing(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_HTTPSONLY="true")
+
+    with pytest.warns(SessionConfigWarning, match="SESSION_HTTPSONLY .* SESSION_HTTPS_ONLY"):
+        config = deployment.load(secret_key=VALID_SECRET).config
+
+    assert config.https_only is False
+
+
+def test_session_config_warning_is_a_public_user_warning() -> None:
+    assert issubclass(SessionConfigWarning, UserWarning)
+    assert "SessionConfigWarning" in cookie_session.__all__
+
+
+def test_near_miss_warning_never_shows_the_value(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_SECRETKEY=LEAKY_VALID_SECRET)
+    deployment.set("env file", SESSION_SECRETKEY=LEAKY_VALID_SECRET)
+
+    messages = near_miss_warnings(deployment)
+
+    assert len(messages) == 2
+    assert all(LEAK not in message for message in messages)
+
+
+def test_near_miss_warns_even_when_the_configuration_is_invalid(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", SESSION_SECRETKEY=VALID_SECRET)
+
+    with pytest.warns(SessionConfigWarning, match="did you mean SESSION_SECRET_KEY"):
+        error = deployment.refuse()
+
+    assert fields_named(error) == ["secret_key"]
+
+
+@pytest.mark.parametrize("how", ["from_env", "load"])
+def test_near_miss_warning_points_at_the_caller(
+    monkeypatch: pytest.MonkeyPatch, how: Literal["from_env", "load"]
+) -> None:
+    monkeypatch.setenv("SESSION_MAXAGE", "60")
+
+    with pytest.warns(SessionConfigWarning) as caught:
+        getattr(SessionConfig, how)(None, secret_key=VALID_SECRET)
+
+    assert [item.filename for item in caught] == [__file__]
+
+
+def test_custom_prefix_near_misses_are_its_own(deployment: Deployment) -> None:
+    deployment.set("environment", MYAPP_HTTPSONLY="true", SESSION_HTTPSONLY="true")
+
+    assert near_miss_warnings(deployment, env_prefix="MYAPP_") == [
+        "MYAPP_HTTPSONLY (in the environment) is not a setting and is ignored; "
+        "did you mean MYAPP_HTTPS_ONLY?"
+    ]
+
+
+def test_without_a_prefix_no_variable_is_a_near_miss(deployment: Deployment) -> None:
+    # Every variable of the machine would be a candidate (USER, PATHS...).
+    deployment.set("environment", HTTPSONLY="true", SAMESITE="lax")
+
+    assert near_miss_warnings(deployment, env_prefix="") == []

@@ -54,6 +54,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from cookie_session._near_miss import warn_near_misses
+
 __all__ = [
     "MAX_AGE_LIMIT",
     "MAX_ATTRIBUTE_LENGTH",
@@ -547,7 +549,8 @@ class SessionConfig(BaseSettings):
         Highest precedence first: ``overrides``, environment variables, ``env_file`` (a missing
         file is not an error; ``None`` skips it), files in ``secrets_dir`` named like the
         variables, then the defaults. Variables are matched in any letter case; unknown ones are
-        ignored. Errors name the variable that held the wrong value.
+        ignored, with a :class:`SessionConfigWarning` for a near miss of a real one
+        (``SESSION_HTTPSONLY``). Errors name the variable that held the wrong value.
         """
         return cls.load(
             env_file, env_prefix=env_prefix, secrets_dir=secrets_dir, **overrides
@@ -589,6 +592,13 @@ class SessionConfig(BaseSettings):
             for source, raw in raw_layers
             for conflict in _spelling_conflicts(source, raw, variables_of_fields)
         ]
+        # Before validating, so the hint comes also when the setting it was meant for is then
+        # missing (SESSION_SECRETKEY set, SESSION_SECRET_KEY required).
+        warn_near_misses(
+            raw_layers,
+            [cls.env_variable(field, env_prefix) for field in cls.model_fields],
+            env_prefix,
+        )
         if secrets_dir is not None:
             names = {cls.env_variable(field, env_prefix) for field in cls.model_fields}
             layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir), names)))

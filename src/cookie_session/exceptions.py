@@ -6,6 +6,9 @@ whatever already handles settings errors); everything else derives from :class:`
 Cookie rejections (:class:`CookieRejected` and its subclasses) never reach a request: the
 middleware turns them into an empty session. They are public so tools such as
 ``cookie-session decode`` can say exactly why a cookie was refused.
+
+:class:`SessionConfigWarning` is a warning, not an exception: the configuration loads, but
+probably not as meant.
 """
 
 from typing import ClassVar
@@ -16,6 +19,7 @@ __all__ = [
     "CookieRejected",
     "CookieSignatureInvalid",
     "CookieTooLarge",
+    "SessionConfigWarning",
     "SessionError",
     "SessionNotInstalled",
     "SessionTooLarge",
@@ -24,6 +28,18 @@ __all__ = [
 
 class SessionError(Exception):
     """Base class of cookie-session's own exceptions."""
+
+
+class SessionConfigWarning(UserWarning):
+    """Issued by :meth:`SessionConfig.from_env` and :meth:`SessionConfig.load` when a variable
+    in the environment or the env file sets nothing but is a near miss of one that does
+    (``SESSION_HTTPSONLY`` for ``SESSION_HTTPS_ONLY``, ``SESSION_SAMESITE``, ``SESSION_SECRET``).
+
+    Such a variable is ignored, so the setting it was meant for keeps its default (a cookie
+    without ``Secure``, say) in silence. The message names the variable, where it was found and
+    the real variable it resembles, never its value. ``cookie-session check`` lists these, and
+    ``check --strict`` fails on them.
+    """
 
 
 class SessionTooLarge(SessionError):
