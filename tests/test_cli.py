@@ -523,3 +523,109 @@ def test_main_returns_the_exit_status_instead_of_exiting(
     assert main(["generate-secret", "--bytes", "1"]) == 2
     assert main(["generate-secret"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+# -- check: near misses of real variables ----------------------------------------------------
+
+HTTPSONLY_WARNING = (
+    "warning: SESSION_HTTPSONLY (in the environment) is not a setting and is ignored; "
+    "did you mean SESSION_HTTPS_ONLY?"
+)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_lists_a_near_miss_and_still_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_HTTPSONLY", "true")
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert result.stderr.splitlines() == [HTTPSONLY_WARNING]
+    assert result.stdout.endswith("the session configuration is valid\n")
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_lists_a_near_miss_in_the_env_file() -> None:
+    Path(".env").write_text("SESSION_SAMESITE=strict\n", encoding="utf-8")
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert (
+        "warning: SESSION_SAMESITE (in the env file) is not a setting and is ignored; "
+        "did you mean SESSION_SAME_SITE?"
+    ) in result.stderr.splitlines()
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_strict_exits_1_on_a_near_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_HTTPSONLY", "true")
+
+    result = run_cli("check", "--strict")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        HTTPSONLY_WARNING,
+        "error: 1 variable looks misspelt and sets nothing (--strict)",
+    ]
+    assert "the session configuration is valid" not in result.stdout
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_strict_json_exits_1_and_lists_the_near_miss(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_HTTPSONLY", "true")
+
+    result = run_cli("check", "--strict", "--json")
+
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["warnings"] == [HTTPSONLY_WARNING.removeprefix("warning: ")]
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_strict_passes_with_session_manager_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_MANAGER", "local/host:@/tmp/.ICE-unix/1234")  # Linux desktops
+
+    result = run_cli("check", "--strict")
+
+    assert result.returncode == 0, result.output
+    assert result.stderr == ""
+
+
+def test_check_never_prints_the_value_of_a_near_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRETKEY", SECRET)
+
+    result = run_cli("check")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: SESSION_SECRET_KEY (not set): Field required",
+        "warning: SESSION_SECRETKEY (in the environment) is not a setting and is ignored; "
+        "did you mean SESSION_SECRET_KEY?",
+    ]
+    assert_hidden(result, SECRET)
+
+
+def test_check_json_of_an_invalid_configuration_lists_the_near_miss(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRETKEY", SECRET)
+
+    result = run_cli("check", "--json")
+
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["configuration_errors"] == ["SESSION_SECRET_KEY (not set): Field required"]
+    assert [warning.split(" ")[0] for warning in report["warnings"]] == ["SESSION_SECRETKEY"]
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_lists_a_near_miss_like_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_HTTPSONLY", "true")
+
+    result = run_cli("decode", signed_cookie({"n": 1}))
+
+    assert result.returncode == 0, result.output
+    assert result.stderr.splitlines() == [HTTPSONLY_WARNING]

@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +23,8 @@ from typing import Any, Final
 from pydantic import SecretStr, ValidationError
 
 from cookie_session.codec import SessionCodec, VerifiedCookie
-from cookie_session.config import MIN_SECRET_LENGTH, SessionConfig
-from cookie_session.exceptions import CookieExpired, CookieRejected
+from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
+from cookie_session.exceptions import CookieExpired, CookieRejected, SessionConfigWarning
 
 __all__ = ["main", "new_secret", "published_secret"]
 
@@ -113,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_sources(check)
     _add_json(check)
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 also when a variable looks like a misspelt one (SESSION_HTTPSONLY), "
+        "which sets nothing",
+    )
     check.set_defaults(command=_check)
 
     generate = commands.add_parser(
@@ -214,11 +221,12 @@ def _whole_number(text: str) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    try:
-        loaded = SessionConfig.load(args.env_file, secrets_dir=args.secrets_dir)
-    except ValidationError as error:
-        _report_problems(error, as_json=args.json)
+    loaded, caught = _load(args)
+    load_warnings = [str(warning.message) for warning in caught]
+    if isinstance(loaded, ValidationError):
+        _report_problems(loaded, as_json=args.json, load_warnings=load_warnings)
         return 1
+    misspelt = sum(issubclass(warning.category, SessionConfigWarning) for warning in caught)
     config = loaded.config
     settings = {
         field: {
@@ -228,7 +236,8 @@ def _check(args: argparse.Namespace) -> int:
         }
         for field in SessionConfig.model_fields
     }
-    warnings = _warnings(config)
+    found_warnings = load_warnings + _warnings(config)
+    status = 1 if args.strict and misspelt else 0
     secrets_dir = str(args.secrets_dir) if args.secrets_dir is not None else None
     if args.json:
         _print_json(
@@ -236,10 +245,10 @@ def _check(args: argparse.Namespace) -> int:
                 "env_file": str(args.env_file),
                 "secrets_dir": secrets_dir,
                 "settings": settings,
-                "warnings": warnings,
+                "warnings": found_warnings,
             }
         )
-        return 0
+        return status
     env_file_state = "" if args.env_file.is_file() else " (not found, skipped)"
     print(f"env file: {args.env_file}{env_file_state}")
     if secrets_dir is not None:
@@ -253,10 +262,31 @@ def _check(args: argparse.Namespace) -> int:
     for *cells, source in rows:
         padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=True)]
         print("  ".join([*padded, source]))
-    for warning in warnings:
+    for warning in found_warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print("the session configuration is valid")
-    return 0
+    if status:
+        verbs = "looks misspelt and sets" if misspelt == 1 else "look misspelt and set"
+        print(
+            f"error: {misspelt} variable{'s' if misspelt != 1 else ''} {verbs} nothing (--strict)",
+            file=sys.stderr,
+        )
+    else:
+        print("the session configuration is valid")
+    return status
+
+
+def _load(
+    args: argparse.Namespace,
+) -> tuple[LoadedConfig[SessionConfig] | ValidationError, list[warnings.WarningMessage]]:
+    """The configuration (or why it is invalid) from the command's sources, and the warnings
+    loading gave (misspelt variables) for the command to list like its own, also when the
+    configuration is invalid: SESSION_SECRETKEY explains a missing SESSION_SECRET_KEY."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SessionConfigWarning)
+        try:
+            return SessionConfig.load(args.env_file, secrets_dir=args.secrets_dir), caught
+        except ValidationError as error:
+            return error, caught
 
 
 def _generate_secret(args: argparse.Namespace) -> int:
@@ -265,11 +295,14 @@ def _generate_secret(args: argparse.Namespace) -> int:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    try:
-        config = SessionConfig.from_env(args.env_file, secrets_dir=args.secrets_dir)
-    except ValidationError as error:
-        _report_problems(error, as_json=args.json)
+    loaded, caught = _load(args)
+    load_warnings = [str(warning.message) for warning in caught]
+    if isinstance(loaded, ValidationError):
+        _report_problems(loaded, as_json=args.json, load_warnings=load_warnings)
         return 1
+    for warning in load_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    config = loaded.config
     keys = [key.get_secret_value() for key in (config.secret_key, *config.secret_key_fallbacks)]
     # Accept the value as a Cookie header shows it too: "name=value", or quoted.
     value = args.cookie.strip().removeprefix(f"{config.session_cookie}=").strip('"')
@@ -342,14 +375,21 @@ def _demo_config() -> tuple[SessionConfig, bool]:
 # -- output ----------------------------------------------------------------------------------
 
 
-def _report_problems(error: ValidationError, *, as_json: bool) -> None:
-    """One line per problem; each message already names the variable that holds the value."""
+def _report_problems(
+    error: ValidationError, *, as_json: bool, load_warnings: Sequence[str] = ()
+) -> None:
+    """One line per problem; each message already names the variable that holds the value.
+
+    ``load_warnings`` follow, one line each (a list in the JSON document).
+    """
     problems = [" ".join(problem["msg"].split()) for problem in error.errors()]
     if as_json:
-        _print_json({"configuration_errors": problems})
+        _print_json({"configuration_errors": problems, "warnings": list(load_warnings)})
         return
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
+    for warning in load_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _warnings(config: SessionConfig) -> list[str]:
