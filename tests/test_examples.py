@@ -9,16 +9,22 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
-from collections.abc import Iterator
+import sys
+import types
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 from fastapi import FastAPI
+from litestar import Litestar
+from litestar.testing import TestClient as LitestarTestClient
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from conftest import REFERENCE_SECRET
-from cookie_session import SessionCodec
+from cookie_session import SessionCodec, SessionMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -33,6 +39,9 @@ CHECKED_PAGES = [
     "README.md",
 ]
 PRODUCTION_SECRET = "a-production-secret-from-the-env-0123456789"
+FRAMEWORKS_PAGE = ROOT / "docs" / "frameworks.md"
+# Its sections that hold Python blocks: one recipe each, whose blocks build ``app``.
+FRAMEWORK_RECIPES = ["Starlette", "FastAPI", "Litestar", "Bare ASGI"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +161,81 @@ def test_python_blocks_of_the_docs_run(page: str) -> None:
         source = "\n" * text.count("\n", 0, block.start(1)) + block[1]
         # The docs are ours; running their examples is the point.
         exec(compile(source, str(path), "exec"), namespace)  # noqa: S102
+
+
+# -- docs/frameworks.md: each recipe driven through its framework's test client ---------------
+
+
+class ShopResponse(Protocol):
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+class Browser(Protocol):
+    """What a visit needs of a test client; Starlette's and Litestar's both are one."""
+
+    @property
+    def cookies(self) -> Mapping[str, str]: ...
+
+    def post(self, url: str, *, json: Any = None) -> ShopResponse: ...
+
+
+def python_blocks_by_section(path: Path) -> dict[str, list[str]]:
+    """A page's Python blocks under each ``## `` heading, padded so that a traceback's line
+    numbers are the page's own."""
+    text = path.read_text(encoding="utf-8")
+    headings = list(re.finditer(r"^## (.+)$", text, flags=re.MULTILINE))
+    sections: dict[str, list[str]] = {}
+    for block in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL):
+        heading = [h[1] for h in headings if h.start() < block.start()][-1]
+        padded = "\n" * text.count("\n", 0, block.start(1)) + block[1]
+        sections.setdefault(heading, []).append(padded)
+    return sections
+
+
+def recipe_app(framework: str, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The ``app`` built by the recipe for ``framework``, run as a module of its own (Litestar
+    resolves a handler's annotations in the handler's module)."""
+    name = "frameworks_recipe_" + framework.lower().replace(" ", "_")
+    module = types.ModuleType(name)
+    monkeypatch.setitem(sys.modules, name, module)
+    for source in python_blocks_by_section(FRAMEWORKS_PAGE)[framework]:
+        # The docs are ours; running their examples is the point.
+        exec(compile(source, str(FRAMEWORKS_PAGE), "exec"), module.__dict__)  # noqa: S102
+    app: object = module.app
+    return app
+
+
+def visit_the_shop(browser: Browser) -> None:
+    """Log in, add two items to the cart, log out: what every recipe's shop promises."""
+    assert browser.post("/login", json={"user": "ada"}).json() == {"user": "ada"}
+    codec = SessionCodec([REFERENCE_SECRET], max_age=None)
+    assert codec.verify(browser.cookies["session"]).data == {"user": "ada"}
+    browser.post("/cart", json={"item": "tea"})
+    assert browser.post("/cart", json={"item": "milk"}).json() == {"cart": ["tea", "milk"]}
+    logout = browser.post("/logout")
+    assert logout.headers["set-cookie"].startswith("session=; Max-Age=0; ")
+    assert "session" not in browser.cookies
+    # A cart started after logging out starts empty.
+    assert browser.post("/cart", json={"item": "tea"}).json() == {"cart": ["tea"]}
+
+
+def test_frameworks_page_has_a_recipe_per_framework() -> None:
+    assert list(python_blocks_by_section(FRAMEWORKS_PAGE)) == FRAMEWORK_RECIPES
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("framework", FRAMEWORK_RECIPES)
+def test_framework_recipe_logs_in_fills_a_cart_and_logs_out(
+    framework: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", REFERENCE_SECRET)  # read by the bare ASGI recipe
+    app = recipe_app(framework, monkeypatch)
+    if isinstance(app, Litestar):
+        with LitestarTestClient(app=app) as litestar_client:
+            visit_the_shop(litestar_client)
+    else:
+        assert isinstance(app, Starlette | SessionMiddleware)
+        visit_the_shop(TestClient(app))
