@@ -42,7 +42,10 @@ TARGETS = {
     "cookie_write": 0.5,
     "bad_cookie": 0.4,
     "big_session": 0.5,
+    "hostile_header": 0.5,  # issue 10
 }
+# An ~8 KB Cookie header of bogus session candidates (CPU amplification, issue 10).
+HOSTILE_HEADER = b"; ".join([COOKIE.encode() + b"=a.b"] * 640)
 SMALL_SESSION = {"user": "alice", "counter": 1}
 BIG_SESSION = {
     "user": "alice",
@@ -89,6 +92,8 @@ class Scenario:
     # cookie until it changes; or more than ours keeps decoded, so that every request is its
     # first sight of a cookie (what a request right after a change costs).
     variants: int = 1
+    # A Cookie header sent as it is, the same for every candidate, instead of minted cookies.
+    header: bytes | None = None
     # The cookies, per candidate, filled in by prepare().
     cookies: dict[str, list[bytes | None]] = field(default_factory=dict)
 
@@ -99,6 +104,7 @@ SCENARIOS = [
     Scenario("cookie_write", "write", SMALL_SESSION, expect_seen=2),
     Scenario("bad_cookie", "read", SMALL_SESSION, tamper=True, expect_seen=None),
     Scenario("big_session", "read", BIG_SESSION, expect_seen="alice"),
+    Scenario("hostile_header", "read", None, header=HOSTILE_HEADER, expect_seen=None),
     # Not in issue 6's targets; shown so the decoded-payload cache's share is plain to see.
     Scenario("cookie_read_new", "read", SMALL_SESSION, expect_seen="alice", variants=2048),
     Scenario("big_session_new", "read", BIG_SESSION, expect_seen="alice", variants=2048),
@@ -177,6 +183,9 @@ def _set_cookie(messages: list[Message]) -> bytes | None:
 def prepare(scenario: Scenario) -> None:
     """Make each candidate's cookies for the scenario, with its own middleware."""
     for candidate in CANDIDATES:
+        if scenario.header is not None:
+            scenario.cookies[candidate.name] = [scenario.header]
+            continue
         if scenario.session is None or candidate.name == "bare":
             scenario.cookies[candidate.name] = [None]
             continue

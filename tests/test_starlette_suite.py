@@ -140,7 +140,7 @@ def extract_tests(sdist: Path, destination: Path) -> None:
 @pytest.fixture(scope="module")
 def starlette_tests(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding Starlette's session tests, adapted as this module describes."""
-    cache = pytestconfig.cache
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
     cache_dir = (
         cache.mkdir("starlette-sdist")
         if cache is not None

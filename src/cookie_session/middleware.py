@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import is_dataclass
 from typing import Any, Final, Self, Unpack
 
@@ -119,21 +119,16 @@ class SessionMiddleware:
 
     def _read_cookie(self, scope: Scope) -> VerifiedCookie | None:
         """The first of the request's first few session cookies that verifies, if any."""
-        rejections: list[CookieRejected] = []
-        candidates = 0
+        candidates: list[bytes] = []
         for name, value in scope["headers"]:
-            if name != b"cookie":
-                continue
-            for candidate in _cookie_values(value, self._cookie_name):
-                try:
-                    return self.codec.verify(candidate)
-                except CookieRejected as rejection:
-                    rejections.append(rejection)
-                candidates += 1
-                if candidates == MAX_CANDIDATES:
-                    break
-            if candidates == MAX_CANDIDATES:
-                break
+            if name == b"cookie" and _add_cookie_values(value, self._cookie_name, candidates):
+                break  # MAX_CANDIDATES found: any further ones are ignored unread
+        rejections: list[CookieRejected] = []
+        for candidate in candidates:
+            try:
+                return self.codec.verify(candidate)
+            except CookieRejected as rejection:
+                rejections.append(rejection.with_traceback(None))
         if rejections and logger.isEnabledFor(logging.DEBUG):
             reasons = "; ".join(rejection.reason for rejection in rejections)
             logger.debug("session cookie rejected: %s", reasons)
@@ -211,15 +206,15 @@ def _cookie_attributes(config: SessionConfig) -> str:
     return "; ".join(attributes)
 
 
-def _cookie_values(header: bytes, name: bytes) -> Iterator[bytes]:
-    """The values of the cookies called ``name`` in a Cookie header, in order.
+def _add_cookie_values(header: bytes, name: bytes, values: list[bytes]) -> bool:
+    """Append to ``values`` the values of the cookies called ``name`` in a Cookie header, in
+    order, until there are :data:`MAX_CANDIDATES`; return whether that many were found.
 
     The header is a list of ``name=value`` pairs separated by ``;``: a name only counts at the
     start of a pair, so ``theme=dark session=x`` is one cookie, named ``theme`` (a value planted
     by a sibling subdomain cannot pass for a session cookie). Only the occurrences of the one
     name are looked at, instead of parsing every cookie of the header.
     """
-    length = len(header)
     start = header.find(name)
     while start != -1:
         end = start + len(name)
@@ -227,15 +222,19 @@ def _cookie_values(header: bytes, name: bytes) -> Iterator[bytes]:
         while before >= 0 and header[before] in _SPACE:
             before -= 1
         after = end
-        while after < length and header[after] in _SPACE:
+        while after < len(header) and header[after] in _SPACE:
             after += 1
         if (before < 0 or header[before] == _SEMICOLON) and header[after : after + 1] == b"=":
             value_end = header.find(b";", after)
-            value = header[after + 1 : value_end if value_end != -1 else length].strip(b" \t")
+            value = header[after + 1 : value_end if value_end != -1 else len(header)]
+            value = value.strip(b" \t")
             if len(value) >= 2 and value[0] == value[-1] == _QUOTE:  # a quoted value
                 value = value[1:-1]
-            yield value
+            values.append(value)
+            if len(values) == MAX_CANDIDATES:
+                return True
         start = header.find(name, end)
+    return False
 
 
 def _storable(session: object) -> Mapping[str, Any]:
