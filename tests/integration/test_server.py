@@ -1,6 +1,11 @@
 """Sessions under a real server: uvicorn with two worker processes and many concurrent clients.
 
 The load runs once per module; each test states one thing every client must have seen.
+
+Nothing here asserts which worker served whom: the kernel may hand every connection to one
+worker's accept, so "both workers served" is not something this load can guarantee. That a
+cookie minted by one process is read by another sharing only the secret is tested
+deterministically in test_scale_out.py, by a client alternating between two servers.
 """
 
 from __future__ import annotations
@@ -73,5 +78,7 @@ def test_no_client_sees_another_clients_marker(logs: list[ClientLog]) -> None:
     assert foreign == {log.marker: [] for log in logs}
 
 
-def test_both_workers_served_the_clients(logs: list[ClientLog]) -> None:
-    assert len(set().union(*(log.pids for log in logs))) == 2
+def test_no_response_came_from_a_third_process(logs: list[ClientLog]) -> None:
+    # At most the two workers answered, however the kernel spread the connections (possibly all
+    # to one): a third process id would mean a worker died under the load and was replaced.
+    assert 1 <= len(set().union(*(log.pids for log in logs))) <= 2
