@@ -127,6 +127,14 @@ class VerifiedCookie(NamedTuple):
     """When it was signed, in seconds since the epoch."""
     key_index: int
     """0 when the current key verified it, ``n`` for the n-th fallback key."""
+    other_format: bool = False
+    """Valid, but in a format this configuration no longer writes (a signed cookie when
+    cookies are encrypted, or the reverse): it is sent again in the current one."""
+
+    @property
+    def stale(self) -> bool:
+        """Whether the cookie must be sent again, re-signed, even if the session is unchanged."""
+        return self.key_index > 0 or self.other_format
 
 
 class SessionCodec:

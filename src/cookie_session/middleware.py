@@ -98,7 +98,7 @@ class SessionMiddleware:
                 incoming = self._read_cookie(scope)
                 break
         session = Session() if incoming is None else Session(incoming.data)
-        resign = incoming is not None and incoming.key_index > 0
+        resign = incoming is not None and incoming.stale
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
@@ -148,7 +148,7 @@ class SessionMiddleware:
         middleware put there or, when ``replaced``, whatever took its place (a new mapping, a
         model, ``None``...), which is what the browser gets.
         """
-        resend = incoming is not None and incoming.key_index > 0
+        resend = incoming is not None and incoming.stale
         if isinstance(current, Session):
             current.run_before_save()
             resend = resend or current.resend
