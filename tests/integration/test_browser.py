@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Cookie, Page, ViewportSize
 
 from conftest import SECRET
+from cookie_session import SessionCodec
 
 from .conftest import DEMO_APP, Server, StartServer
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 MAX_AGE = 3600
 DEMO_VIEWPORT: ViewportSize = {"width": 1200, "height": 900}
+PLANTED = {"count": 41, "marker": "planted"}
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +193,61 @@ def test_demo_cookie_card_is_on_screen_at_1200_by_900_without_scrolling(
     assert box["y"] >= 0
     assert box["x"] + box["width"] <= DEMO_VIEWPORT["width"]
     assert box["y"] + box["height"] <= DEMO_VIEWPORT["height"]
+
+
+def _signed_session_cookie(data: dict[str, Any]) -> str:
+    """``session=<value>``: a session cookie holding ``data``, validly signed with the servers'
+    secret (as an attacker could replay one that the site once issued)."""
+    return f"session={SessionCodec([SECRET], max_age=None).encode(data)}"
+
+
+def _plant(context: BrowserContext, cookie: str, *, path: str = "/") -> str:
+    """Put in the browser a ``theme`` cookie whose value hides ``cookie`` after a space, as a
+    sibling subdomain can (cookie tossing); return the pair as the browser will send it."""
+    context.add_cookies(
+        [{"name": "theme", "value": f"dark {cookie}", "domain": "127.0.0.1", "path": path}]
+    )
+    return f"theme=dark {cookie}"
+
+
+def _visit_counter(page: Page, server: Server) -> tuple[dict[str, Any], str]:
+    """Load /counter; return its JSON and the Cookie header the browser sent with it."""
+    response = page.goto(f"{server.url}/counter?marker=mine")
+    assert response is not None
+    counted: dict[str, Any] = response.json()
+    return counted, response.request.all_headers().get("cookie", "")
+
+
+def test_the_planted_session_cookie_is_valid_on_its_own(
+    context: BrowserContext, lax_server: Server
+) -> None:
+    # The contrast that shows the two tests below plant a cookie the server would accept.
+    name, value = _signed_session_cookie(PLANTED).split("=", 1)
+    context.add_cookies([{"name": name, "value": value, "domain": "127.0.0.1", "path": "/"}])
+    counted, _ = _visit_counter(context.new_page(), lax_server)
+    assert (counted["count"], counted["marker"]) == (42, "planted")
+
+
+def test_a_session_cookie_inside_another_cookies_value_is_not_the_session(
+    context: BrowserContext, lax_server: Server
+) -> None:
+    planted = _plant(context, _signed_session_cookie(PLANTED))
+
+    counted, sent = _visit_counter(context.new_page(), lax_server)
+
+    assert sent == planted  # Chromium sent the planted text as it is...
+    assert (counted["count"], counted["marker"]) == (1, "mine")  # ...and it was no session
+
+
+def test_a_planted_session_sent_before_the_real_one_does_not_replace_it(
+    context: BrowserContext, lax_server: Server
+) -> None:
+    page = context.new_page()
+    _visit_counter(page, lax_server)  # the browser's own session: count 1, marker "mine"
+    # A longer path makes the browser send the planted cookie first.
+    planted = _plant(context, _signed_session_cookie(PLANTED), path="/counter")
+
+    counted, sent = _visit_counter(page, lax_server)
+
+    assert sent.startswith(f"{planted}; session=")
+    assert (counted["count"], counted["marker"]) == (2, "mine")
