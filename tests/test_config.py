@@ -311,6 +311,7 @@ def test_every_bad_field_is_reported_in_one_error() -> None:
         https_only="maybe",
         domain="http://example.com",
         partitioned="perhaps",
+        refresh_after="soon",
     )
 
     assert sorted(fields_named(error)) == sorted(SessionConfig.model_fields)
@@ -452,6 +453,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "SESSION_HTTPS_ONLY": "true",
         "SESSION_DOMAIN": "",
         "SESSION_PARTITIONED": "1",
+        "SESSION_REFRESH_AFTER": "600",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -467,6 +469,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "https_only": True,
         "domain": None,
         "partitioned": True,
+        "refresh_after": 600,
     }
 
 
@@ -482,6 +485,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ("https_only", "SESSION_HTTPS_ONLY"),
         ("domain", "SESSION_DOMAIN"),
         ("partitioned", "SESSION_PARTITIONED"),
+        ("refresh_after", "SESSION_REFRESH_AFTER"),
     ],
 )
 def test_each_setting_has_its_variable(field: str, variable: str) -> None:
@@ -545,6 +549,7 @@ def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> No
         "https_only": "default",
         "domain": "default",
         "partitioned": "default",
+        "refresh_after": "default",
     }
     assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (
         60,

@@ -15,6 +15,7 @@ from cookie_session.exceptions import (
 )
 from cookie_session.middleware import SessionFields, SessionMiddleware
 from cookie_session.session import Session, get_session
+from cookie_session.stats import SessionStats
 from cookie_session.typed import TypedSession
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "SessionFields",
     "SessionMiddleware",
     "SessionNotInstalled",
+    "SessionStats",
     "SessionTooLarge",
     "TypedSession",
     "get_session",

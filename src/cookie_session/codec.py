@@ -236,6 +236,10 @@ class SessionCodec:
         self._decoded[signature] = (marshal.dumps(data), json_text, signed_at)
         return VerifiedCookie(data, json_text, signed_at, key_index)
 
+    def age(self, signed_at: int) -> int:
+        """Seconds since ``signed_at`` by this codec's clock."""
+        return int(self._clock()) - signed_at
+
     def _check_age(self, signed_at: int, signed: bytes) -> None:
         age = int(self._clock()) - signed_at
         # Refused whatever max_age is: no server signs in the future, so such a cookie was made

@@ -93,6 +93,7 @@ class SessionFields(TypedDict, total=False):
     https_only: bool
     domain: str | None
     partitioned: bool
+    refresh_after: int | None
 
 
 ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
@@ -332,6 +333,15 @@ class SessionConfig(BaseSettings):
         AfterValidator(_check_domain),
     ] = Field(default=None, description="The cookie's Domain attribute; None for this host only.")
     partitioned: bool = Field(default=False, description="Sets the Partitioned (CHIPS) attribute.")
+    refresh_after: Annotated[
+        Annotated[int, Field(ge=1)] | None,
+        BeforeValidator(_none_words_to_none),
+        BeforeValidator(_reject_bool),
+    ] = Field(
+        default=None,
+        description="Rolling expiry: a cookie signed longer ago than this many seconds is sent "
+        "again, freshly signed, on the next response; None to never refresh.",
+    )
 
     if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed __init__
 
@@ -506,6 +516,17 @@ class SessionConfig(BaseSettings):
                     ("partitioned", "https_only"),
                     "partitioned=True requires https_only=True: browsers reject Partitioned "
                     "cookies without Secure",
+                )
+            )
+        if self.refresh_after is not None and (
+            self.max_age is None or self.refresh_after >= self.max_age
+        ):
+            problems.append(
+                (
+                    ("refresh_after", "max_age"),
+                    "refresh_after must be less than max_age (and max_age not None): a cookie "
+                    "is refreshed once it is older than refresh_after, and refused once older "
+                    "than max_age",
                 )
             )
         name = self.session_cookie.lower()

@@ -15,6 +15,7 @@ from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
 from cookie_session.session import Session
+from cookie_session.stats import Counters, SessionStats
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 __all__ = ["MAX_CANDIDATES", "SessionFields", "SessionMiddleware"]
@@ -66,6 +67,8 @@ class SessionMiddleware:
             f"; Max-Age={max_age}; {attributes}" if max_age is not None else f"; {attributes}"
         )
         self._deletion = f"{name}=; {_EXPIRED}; {attributes}".encode("latin-1")
+        self._refresh_after = self.config.refresh_after
+        self._counters = Counters(len(self.config.secret_key_fallbacks))
 
     @classmethod
     def from_env(
@@ -95,10 +98,10 @@ class SessionMiddleware:
         incoming = None
         for name, value in scope["headers"]:
             if name == b"cookie" and self._cookie_name in value:
-                incoming = self._read_cookie(scope)
+                incoming = self.read_cookie(scope)
                 break
         session = Session() if incoming is None else Session(incoming.data)
-        resign = incoming is not None and incoming.stale
+        resend = incoming is not None and self._must_resend(incoming)
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
@@ -111,44 +114,64 @@ class SessionMiddleware:
             if message["type"] in _RESPONSE_STARTS:
                 current = scope.get("session")
                 # The common case, a session nobody touched, costs nothing more.
-                if current is not session or session.accessed or resign:
-                    self._add_headers(message, current, incoming, replaced=current is not session)
+                if current is not session or session.accessed or resend:
+                    self.add_cookie_headers(
+                        message, current, incoming, replaced=current is not session
+                    )
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
-    def _read_cookie(self, scope: Scope) -> VerifiedCookie | None:
-        """The first of the request's first few session cookies that verifies, if any."""
+    def stats(self) -> SessionStats:
+        """Counters since start-up: cookies accepted, rejected (by reason), set and deleted,
+        uses of each fallback key, sessions too large, store errors."""
+        return self._counters.snapshot()
+
+    # -- the cookie, for this middleware and for framework adapters (cookie_session.quart) --
+
+    def read_cookie(self, scope: Scope) -> VerifiedCookie | None:
+        """The first of the request's first few session cookies that verifies, if any.
+
+        Any other candidate is refused, counted and logged at DEBUG with its reason.
+        """
         candidates: list[bytes] = []
         for name, value in scope["headers"]:
             if name == b"cookie" and _add_cookie_values(value, self._cookie_name, candidates):
                 break  # MAX_CANDIDATES found: any further ones are ignored unread
         rejections: list[CookieRejected] = []
+        counters = self._counters
         for candidate in candidates:
             try:
-                return self.codec.verify(candidate)
+                verified = self.codec.verify(candidate)
             except CookieRejected as rejection:
+                counters.rejected(rejection.kind)
                 rejections.append(rejection.with_traceback(None))
+            else:
+                counters.accepted(verified.key_index)
+                break
+        else:
+            verified = None
         if rejections and logger.isEnabledFor(logging.DEBUG):
             reasons = "; ".join(rejection.reason for rejection in rejections)
             logger.debug("session cookie rejected: %s", reasons)
-        return None
+        return verified
 
-    def _add_headers(
+    def add_cookie_headers(
         self,
         message: Message,
         current: object,
         incoming: VerifiedCookie | None,
         *,
-        replaced: bool,
+        replaced: bool = False,
     ) -> None:
         """Add Vary and Set-Cookie to a response start, as the session's use requires.
 
         ``current`` is whatever the application left in ``scope["session"]``: the session this
         middleware put there or, when ``replaced``, whatever took its place (a new mapping, a
-        model, ``None``...), which is what the browser gets.
+        model, ``None``...), which is what the browser gets. ``incoming`` is what
+        :meth:`read_cookie` returned for the request.
         """
-        resend = incoming is not None and incoming.stale
+        resend = incoming is not None and self._must_resend(incoming)
         if isinstance(current, Session):
             current.run_before_save()
             resend = resend or current.resend
@@ -165,12 +188,23 @@ class SessionMiddleware:
             return
         if not data:
             if incoming is not None:
+                self._counters.cookies_deleted += 1
                 self._append_cookie(message, self._deletion)
             return  # empty before, empty now
         header = self._set_cookie_prefix + self.codec.sign(json_text) + self._cookie_suffix
         if len(header) > MAX_COOKIE_BYTES:
+            self._counters.too_large_errors += 1
             raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
+        self._counters.cookies_set += 1
         self._append_cookie(message, header.encode("latin-1"))
+
+    def _must_resend(self, incoming: VerifiedCookie) -> bool:
+        """Whether a valid cookie is sent again even if the session is unchanged: signed with a
+        fallback key or in another format, or older than ``refresh_after`` (rolling expiry)."""
+        if incoming.stale:
+            return True
+        refresh_after = self._refresh_after
+        return refresh_after is not None and self.codec.age(incoming.signed_at) > refresh_after
 
     @staticmethod
     def _append_cookie(message: Message, cookie: bytes) -> None:

@@ -74,7 +74,7 @@ class CookieSessionInterface(SessionInterface):
     async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> QuartSession:
         """The request's session: the first session cookie that verifies, or an empty one."""
         # Quart types its scope as a TypedDict; it is the ASGI scope all the same.
-        return QuartSession(self._cookies._read_cookie(cast(Scope, request.scope)))
+        return QuartSession(self._cookies.read_cookie(cast(Scope, request.scope)))
 
     async def save_session(
         self,
@@ -93,7 +93,7 @@ class CookieSessionInterface(SessionInterface):
                 "only the QuartSession its open_session returned"
             )
         start: Message = {"type": "http.response.start", "headers": []}
-        self._cookies._add_headers(start, session, session.incoming, replaced=False)
+        self._cookies.add_cookie_headers(start, session, session.incoming)
         for name, value in start["headers"]:
             if response is None:
                 # A websocket that ended without a response: there is nothing to carry a cookie.
