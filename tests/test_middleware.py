@@ -827,6 +827,20 @@ def test_bad_cookie_log_does_not_contain_its_value(
     assert cookie[-16:] not in debug_log.text
 
 
+@pytest.mark.parametrize(("cookie", "reason"), BAD_COOKIES)
+def test_no_log_record_shows_a_secret(
+    cookie: str, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, not only cookie_session's
+    client = client_for(show, secret_key=SECRET, secret_key_fallbacks=[REFERENCE_SECRET])
+
+    client.get("/", headers=with_cookie(cookie))
+
+    assert session_log(caplog) != []
+    assert SECRET not in caplog.text
+    assert REFERENCE_SECRET not in caplog.text
+
+
 def test_bad_cookie_with_an_untouched_session_sends_no_cookie() -> None:
     response = client_for(None).get("/", headers=with_cookie(signed(DATA, secret=OTHER_SECRET)))
 
