@@ -16,13 +16,15 @@ import pytest
 from fastapi import FastAPI
 from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient as LitestarTestClient
+from pydantic import BaseModel, ConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from cookie_session import Session, SessionConfig, SessionMiddleware, get_session
+from conftest import REFERENCE_SECRET
+from cookie_session import Session, SessionConfig, SessionMiddleware, TypedSession, get_session
 from mypy_check import assert_rejected_at_mistake
 
 ENV_SECRET = "an-environment-secret-0123456789-abcdef"
@@ -185,6 +187,34 @@ def test_a_litestar_app_can_be_wrapped_directly() -> None:
         max_age=3600,
     )
     assert_is_the_reference_cookie(litestar_set_cookie_of(app))
+
+
+class LitestarCart(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    items: list[int] = []
+
+
+litestar_cart = TypedSession(LitestarCart, key="cart")
+
+
+@litestar.get("/cart")
+async def litestar_add_to_cart(request: litestar.Request[Any, Any, Any]) -> dict[str, int]:
+    # mypy checks that a Litestar request, whose scope is a TypedDict, is accepted by both.
+    cart = litestar_cart.load(request)
+    cart.items.append(len(cart.items))
+    return {"items": len(cart.items), "keys": len(get_session(request))}
+
+
+def test_get_session_and_typed_sessions_take_a_litestar_request() -> None:
+    app = SessionMiddleware(
+        litestar.Litestar(route_handlers=[litestar_add_to_cart]), secret_key=REFERENCE_SECRET
+    )
+    with LitestarTestClient(app=app) as client:
+        client.get("/cart")
+        response = client.get("/cart")
+
+    assert response.json() == {"items": 2, "keys": 1}
 
 
 # -- rejected snippets ------------------------------------------------------------------------

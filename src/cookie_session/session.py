@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from _collections_abc import dict_items, dict_keys, dict_values
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from cookie_session.exceptions import SessionNotInstalled
@@ -184,10 +184,11 @@ class Session(dict[str, Any]):
 
 
 class HasScope(Protocol):
-    """Anything carrying an ASGI scope: Starlette's and FastAPI's ``Request`` and ``WebSocket``."""
+    """Anything carrying an ASGI scope: Starlette's, FastAPI's and Litestar's ``Request`` and
+    ``WebSocket``. Read-only here, since Litestar declares its scopes as TypedDicts."""
 
     @property
-    def scope(self) -> Scope: ...
+    def scope(self) -> Mapping[str, Any]: ...
 
 
 def get_session(connection: HasScope | Scope) -> Session:
@@ -196,7 +197,7 @@ def get_session(connection: HasScope | Scope) -> Session:
     Raises :class:`~cookie_session.exceptions.SessionNotInstalled` when no
     :class:`~cookie_session.SessionMiddleware` handled the request.
     """
-    scope: Scope = connection if isinstance(connection, MutableMapping) else connection.scope
+    scope = connection if isinstance(connection, MutableMapping) else connection.scope
     session = scope.get("session")
     if not isinstance(session, Session):
         raise SessionNotInstalled(

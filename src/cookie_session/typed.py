@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Mapping, MutableMapping
 from functools import partial
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -144,7 +144,10 @@ class TypedSession(Generic[M]):
         go through :class:`~cookie_session.SessionMiddleware`, and :class:`TypeError` when
         another model is already loaded under the same key for this request.
         """
-        scope: Scope = connection if isinstance(connection, MutableMapping) else connection.scope
+        # Every ASGI scope is a dict at run time, whatever type a framework declares for it.
+        scope = cast(
+            Scope, connection if isinstance(connection, MutableMapping) else connection.scope
+        )
         session = get_session(scope)
         loaded_models: dict[str, _LoadedModel] | None = scope.get(_LOADED)
         if loaded_models is None:
