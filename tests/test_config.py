@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import traceback
 import warnings
 from pathlib import Path
@@ -166,6 +167,7 @@ def test_defaults() -> None:
     assert config.https_only is False
     assert config.domain is None
     assert config.partitioned is False
+    assert config.encrypt is False
 
 
 def test_secret_key_is_required() -> None:
@@ -311,6 +313,7 @@ def test_every_bad_field_is_reported_in_one_error() -> None:
         https_only="maybe",
         domain="http://example.com",
         partitioned="perhaps",
+        encrypt="secretly",
         refresh_after="soon",
     )
 
@@ -439,6 +442,45 @@ def test_cookie_rules_accept_what_browsers_accept(settings: dict[str, Any]) -> N
     assert make(**settings).model_dump(include=set(settings)) == settings
 
 
+# --- Encryption ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encrypt", [True, False])
+def test_encrypt_is_accepted_with_cryptography_installed(encrypt: bool) -> None:
+    assert make(encrypt=encrypt).encrypt is encrypt
+
+
+def test_encrypt_without_cryptography_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # as if it were not installed
+
+    error = refuse(encrypt=True)
+
+    [problem] = error.errors()
+    assert (problem["loc"], problem["type"]) == (("encrypt",), "encryption_unavailable")
+    assert "pip install 'cookie-session[encryption]'" in problem["msg"]
+
+
+def test_signed_cookies_need_no_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+
+    assert make(encrypt=False).encrypt is False
+
+
+def test_encrypt_without_cryptography_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("SESSION_ENCRYPT", "yes")
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None)
+
+    [problem] = caught.value.errors()
+    assert problem["msg"].startswith("SESSION_ENCRYPT (from the environment): encrypt=True needs")
+    assert "cookie-session[encryption]" in problem["msg"]
+
+
 # --- From the environment -------------------------------------------------------------------
 
 
@@ -453,6 +495,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "SESSION_HTTPS_ONLY": "true",
         "SESSION_DOMAIN": "",
         "SESSION_PARTITIONED": "1",
+        "SESSION_ENCRYPT": "true",
         "SESSION_REFRESH_AFTER": "600",
     }.items():
         monkeypatch.setenv(name, value)
@@ -469,6 +512,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "https_only": True,
         "domain": None,
         "partitioned": True,
+        "encrypt": True,
         "refresh_after": 600,
     }
 
@@ -485,6 +529,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ("https_only", "SESSION_HTTPS_ONLY"),
         ("domain", "SESSION_DOMAIN"),
         ("partitioned", "SESSION_PARTITIONED"),
+        ("encrypt", "SESSION_ENCRYPT"),
         ("refresh_after", "SESSION_REFRESH_AFTER"),
     ],
 )
@@ -549,6 +594,7 @@ def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> No
         "https_only": "default",
         "domain": "default",
         "partitioned": "default",
+        "encrypt": "default",
         "refresh_after": "default",
     }
     assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (

@@ -3,6 +3,7 @@
 from cookie_session.codec import SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.exceptions import (
+    CookieDecryptionFailed,
     CookieExpired,
     CookieMalformed,
     CookieRejected,
@@ -14,16 +15,19 @@ from cookie_session.exceptions import (
     SessionTooLarge,
 )
 from cookie_session.middleware import SessionFields, SessionMiddleware
+from cookie_session.sealed import SealedCodec
 from cookie_session.session import Session, get_session
 from cookie_session.stats import SessionStats
 from cookie_session.typed import TypedSession
 
 __all__ = [
+    "CookieDecryptionFailed",
     "CookieExpired",
     "CookieMalformed",
     "CookieRejected",
     "CookieSignatureInvalid",
     "CookieTooLarge",
+    "SealedCodec",
     "Session",
     "SessionCodec",
     "SessionConfig",

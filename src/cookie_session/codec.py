@@ -16,6 +16,10 @@ of on every call (itsdangerous derives the key again for each ``sign`` and ``uns
 reading of a cookie's timestamp; ``tests/test_codec.py`` checks both against itsdangerous. It is
 also stricter than itsdangerous in one respect: a signature must be in its one canonical
 encoding, so no character of a valid cookie can be changed without the cookie being refused.
+
+A value starting with :data:`SEALED_MARK` is an encrypted cookie (``cookie_session.sealed``),
+which no signed value can be: it is opened, when ``cryptography`` is installed, so that a site
+turning encryption off logs nobody out.
 """
 
 from __future__ import annotations
@@ -29,25 +33,31 @@ import marshal
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
 from itsdangerous import TimestampSigner
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from cookie_session.exceptions import (
+    CookieDecryptionFailed,
     CookieExpired,
     CookieMalformed,
     CookieSignatureInvalid,
     CookieTooLarge,
 )
 
+if TYPE_CHECKING:
+    from cookie_session.sealed import SealedCodec
+
 __all__ = [
     "CLOCK_SKEW_SECONDS",
     "DECODED_CACHE_SIZE",
     "MAX_COOKIE_BYTES",
+    "SEALED_MARK",
     "SIGNATURE_LENGTH",
     "SessionCodec",
     "VerifiedCookie",
+    "decode_json",
     "derive_key",
 ]
 
@@ -67,6 +77,10 @@ _FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 SIGNATURE_LENGTH: Final = 27
 """Characters of a signature: 20 bytes of HMAC-SHA1 in URL-safe base64 without padding."""
 _MAX_TIMESTAMP_LENGTH: Final = 11  # 8 bytes (the most itsdangerous reads) in base64
+
+SEALED_MARK: Final = b"~"
+"""The first character of every encrypted cookie: in no base64 alphabet, so never the first
+character of a signed one, and still a valid cookie character."""
 
 DECODED_CACHE_SIZE: Final = 1024
 """How many verified payloads :class:`SessionCodec` keeps in decoded form."""
@@ -148,20 +162,46 @@ class SessionCodec:
     signature. Every request is still verified in full (signature and age); what is saved is
     parsing the JSON again: a fresh copy of the data is made from a ``marshal`` snapshot, which
     is several times faster than ``json.loads`` for the same structure.
+
+    It also opens encrypted cookies (:class:`~cookie_session.sealed.SealedCodec`'s, for the
+    cookie called ``cookie_name``) when ``cryptography`` is installed, with ``other_format`` set:
+    they are sent again signed.
     """
 
-    __slots__ = ("_clock", "_decoded", "_signers", "_timestamp", "max_age")
+    __slots__ = (
+        "_clock",
+        "_cookie_name",
+        "_decoded",
+        "_sealed",
+        "_secret_keys",
+        "_signers",
+        "_timestamp",
+        "max_age",
+    )
+
+    rejection_reasons: ClassVar[tuple[str, ...]] = (
+        "signature",
+        "expired",
+        "malformed",
+        "too_large",
+    )
+    """The :attr:`~cookie_session.exceptions.CookieRejected.kind` of every rejection
+    :meth:`verify` raises for a cookie of this format (the stats list each, even at zero)."""
 
     def __init__(
         self,
         secret_keys: Sequence[str],
         *,
         max_age: int | None,
+        cookie_name: str = "session",
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is required")
         self._signers = tuple(_Signer(secret) for secret in secret_keys)
+        self._secret_keys = tuple(secret_keys)
+        self._cookie_name = cookie_name
+        self._sealed: SealedCodec | None = None  # made on the first encrypted cookie
         self.max_age = max_age
         self._clock = clock
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
@@ -210,6 +250,8 @@ class SessionCodec:
             value = value.encode("ascii")
         if len(value) > MAX_COOKIE_BYTES:
             raise CookieTooLarge("cookie of %d bytes is over %d", len(value), MAX_COOKIE_BYTES)
+        if value.startswith(SEALED_MARK):
+            return self._verify_sealed(value)
         signed, _, signature = value.rpartition(b".")
         # The shape is checked before any HMAC, so bogus values cost no hashing at all.
         dot = signed.rfind(b".")
@@ -239,6 +281,25 @@ class SessionCodec:
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
         return int(self._clock()) - signed_at
+
+    def _verify_sealed(self, value: bytes) -> VerifiedCookie:
+        """An encrypted cookie, opened with the same keys: valid, but to be sent again signed."""
+        if self._sealed is None:
+            from cookie_session.sealed import SealedCodec  # sealed builds on this module
+
+            try:
+                self._sealed = SealedCodec(
+                    self._secret_keys,
+                    max_age=self.max_age,
+                    cookie_name=self._cookie_name,
+                    clock=self._clock,
+                )
+            except ImportError:
+                raise CookieDecryptionFailed(
+                    "encrypted cookie, and the 'cryptography' package is not installed "
+                    "(pip install 'cookie-session[encryption]')"
+                ) from None
+        return self._sealed.verify(value)._replace(other_format=True)
 
     def _check_age(self, signed_at: int, signed: bytes) -> None:
         age = int(self._clock()) - signed_at
@@ -281,6 +342,11 @@ def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
         json_text = binascii.a2b_base64(payload).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise CookieMalformed("payload is not base64 of UTF-8 text") from None
+    return decode_json(json_text), json_text
+
+
+def decode_json(json_text: str) -> dict[str, Any]:
+    """The session in a cookie's (already verified) JSON text, read as ``json.loads`` reads it."""
     try:
         data, end = _scan_json(json_text, 0)
         if end != len(json_text) and not json_text[end:].isspace():
@@ -289,7 +355,7 @@ def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
         raise CookieMalformed("payload is not JSON") from None
     if type(data) is not dict:
         raise CookieMalformed("payload is JSON %s, not an object", type(data).__name__)
-    return data, json_text
+    return data
 
 
 def _name_the_key(session: Mapping[Any, Any], error: Exception) -> TypeError:

@@ -93,6 +93,7 @@ class SessionFields(TypedDict, total=False):
     https_only: bool
     domain: str | None
     partitioned: bool
+    encrypt: bool
     refresh_after: int | None
 
 
@@ -266,6 +267,21 @@ def _check_domain(domain: str | None) -> str | None:
     return domain
 
 
+def _check_encryption_available(encrypt: bool) -> bool:
+    if encrypt:
+        try:
+            # The module cookie_session.sealed encrypts with; importing it is the only sure test
+            # that the package is there and works (a broken OpenSSL binding fails here too).
+            import cryptography.hazmat.primitives.ciphers.aead  # noqa: F401
+        except ImportError:
+            raise PydanticCustomError(
+                "encryption_unavailable",
+                "encrypt=True needs the 'cryptography' package, which is not installed: "
+                "pip install 'cookie-session[encryption]'",
+            ) from None
+    return encrypt
+
+
 @functools.cache
 def _public_suffixes() -> PublicSuffixList:
     # Loaded on first use (about 60 ms), only by configurations that set a domain.
@@ -333,6 +349,11 @@ class SessionConfig(BaseSettings):
         AfterValidator(_check_domain),
     ] = Field(default=None, description="The cookie's Domain attribute; None for this host only.")
     partitioned: bool = Field(default=False, description="Sets the Partitioned (CHIPS) attribute.")
+    encrypt: Annotated[bool, AfterValidator(_check_encryption_available)] = Field(
+        default=False,
+        description="Encrypt the cookie's contents (AES-256-GCM) instead of only signing them; "
+        "needs the 'encryption' extra.",
+    )
     refresh_after: Annotated[
         Annotated[int, Field(ge=1)] | None,
         BeforeValidator(_none_words_to_none),

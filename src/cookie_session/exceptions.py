@@ -14,6 +14,7 @@ probably not as meant.
 from typing import ClassVar
 
 __all__ = [
+    "CookieDecryptionFailed",
     "CookieExpired",
     "CookieMalformed",
     "CookieRejected",
@@ -71,7 +72,7 @@ class CookieRejected(SessionError):
     ``reason`` is a short human-readable phrase that never contains the cookie's value. It is
     built from ``template % args`` only when read: a request carrying many bad cookies costs no
     string formatting unless someone logs the reasons. ``kind`` names the class of problem in
-    one word (``"signature"``, ``"expired"``, ``"malformed"``, ``"too_large"``).
+    one word (``"signature"``, ``"expired"``, ``"malformed"``, ``"too_large"``, ``"decrypt"``).
     """
 
     kind: ClassVar[str] = "rejected"
@@ -111,6 +112,14 @@ class CookieMalformed(CookieRejected):
     kind: ClassVar[str] = "malformed"
 
 
+class CookieDecryptionFailed(CookieRejected):
+    """An encrypted cookie that no configured key opens: changed in any way, sealed with a key
+    that is not (or no longer) configured, or for another cookie name. Refused as a whole: AES-GCM
+    authenticates every byte, so nothing of a changed cookie is ever decrypted."""
+
+    kind: ClassVar[str] = "decrypt"
+
+
 class CookieExpired(CookieRejected):
     """The signature is valid but the cookie is older than ``max_age``.
 
@@ -128,4 +137,5 @@ class CookieExpired(CookieRejected):
         self.age = age
         """Seconds between signing and the check."""
         self.payload = payload
-        """The still-encoded payload (standard base64 of JSON)."""
+        """The still-encoded payload (standard base64 of JSON; for an encrypted cookie, its
+        still-encrypted value)."""

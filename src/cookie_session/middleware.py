@@ -11,9 +11,10 @@ from typing import Any, Final, Self, Unpack
 
 from pydantic import BaseModel, TypeAdapter
 
-from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
+from cookie_session.codec import MAX_COOKIE_BYTES, VerifiedCookie
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
+from cookie_session.sealed import make_codec
 from cookie_session.session import Session
 from cookie_session.stats import Counters, SessionStats
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
@@ -54,10 +55,7 @@ class SessionMiddleware:
         self.config: SessionConfig = (
             config if config is not None else SessionConfig.model_validate(fields)
         )
-        keys = (self.config.secret_key, *self.config.secret_key_fallbacks)
-        self.codec = SessionCodec(
-            [key.get_secret_value() for key in keys], max_age=self.config.max_age
-        )
+        self.codec = make_codec(self.config)  # signed, or encrypted (encrypt=True)
         name = self.config.session_cookie
         self._cookie_name = name.encode("ascii")
         self._set_cookie_prefix = name + "="
@@ -68,7 +66,9 @@ class SessionMiddleware:
         )
         self._deletion = f"{name}=; {_EXPIRED}; {attributes}".encode("latin-1")
         self._refresh_after = self.config.refresh_after
-        self._counters = Counters(len(self.config.secret_key_fallbacks))
+        self._counters = Counters(
+            len(self.config.secret_key_fallbacks), reasons=self.codec.rejection_reasons
+        )
 
     @classmethod
     def from_env(
