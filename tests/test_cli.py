@@ -22,7 +22,7 @@ from itsdangerous import TimestampSigner
 from pydantic import SecretStr
 
 from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
-from cookie_session import SessionCodec, SessionConfig
+from cookie_session import SealedCodec, SessionCodec, SessionConfig
 from cookie_session.cli import main
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -347,6 +347,7 @@ def test_decode_shows_key_signing_time_age_and_data_of_a_valid_cookie() -> None:
     assert report.pop("age_seconds") >= 600
     assert report == {
         "status": "valid",
+        "format": "signed",
         "key": "current",
         "max_age": 1209600,
         "data": {"user": "é", "n": 1},
@@ -629,3 +630,102 @@ def test_decode_lists_a_near_miss_like_check(monkeypatch: pytest.MonkeyPatch) ->
 
     assert result.returncode == 0, result.output
     assert result.stderr.splitlines() == [HTTPSONLY_WARNING]
+
+
+# -- decode of encrypted cookies -------------------------------------------------------------
+
+
+def sealed_cookie(
+    data: dict[str, Any],
+    secret: str = SECRET,
+    *,
+    seconds_ago: int = 0,
+    cookie_name: str = "session",
+) -> str:
+    signed_at = int(time.time()) - seconds_ago
+    codec = SealedCodec([secret], max_age=None, cookie_name=cookie_name, clock=lambda: signed_at)
+    return codec.encode(data)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+@pytest.mark.parametrize("encrypt", ["true", "false"])
+def test_decode_opens_an_encrypted_cookie_whatever_encrypt_says(
+    encrypt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_ENCRYPT", encrypt)
+    cookie = sealed_cookie({"email": "ada@example.org"}, seconds_ago=600)
+
+    result = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["status"], report["format"], report["key"]) == ("valid", "encrypted", "current")
+    assert report["data"] == {"email": "ada@example.org"}
+    assert report["age_seconds"] >= 600
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_with_encrypt_set_still_opens_a_signed_cookie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_ENCRYPT", "true")
+
+    result = run_cli("decode", signed_cookie({"n": 1}))
+
+    assert result.returncode == 0, result.output
+    assert "format:     signed" in result.stdout
+
+
+def test_decode_names_the_fallback_key_that_opened_an_encrypted_cookie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET]))
+
+    result = run_cli("decode", sealed_cookie({"n": 1}, OTHER_SECRET))
+
+    assert result.returncode == 0, result.output
+    assert "format:     encrypted" in result.stdout
+    assert "signed by:  fallback #1 of SESSION_SECRET_KEY_FALLBACKS" in result.stdout
+    assert_hidden(result, SECRET, OTHER_SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_of_an_expired_encrypted_cookie_shows_its_data_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_MAX_AGE", "60")
+
+    result = run_cli("decode", sealed_cookie({"user": "ada"}, seconds_ago=3600), "--json")
+
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert (report["status"], report["format"]) == ("expired", "encrypted")
+    assert report["data"] == {"user": "ada"}
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_rejects_an_encrypted_cookie_of_an_unknown_key_without_showing_it() -> None:
+    result = run_cli("decode", sealed_cookie({"admin": True}, OTHER_SECRET))
+
+    assert result.returncode == 1
+    assert result.stdout == (
+        "rejected: encrypted cookie does not open with any key (CookieDecryptionFailed)\n"
+    )
+    assert "admin" not in result.output
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_opens_an_encrypted_cookie_for_the_configured_cookie_name_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cookie = sealed_cookie({"n": 1}, cookie_name="app_session")
+
+    refused = run_cli("decode", cookie)
+    monkeypatch.setenv("SESSION_COOKIE", "app_session")
+    opened = run_cli("decode", f"app_session={cookie}")
+
+    assert refused.returncode == 1
+    assert "CookieDecryptionFailed" in refused.stdout
+    assert opened.returncode == 0, opened.output

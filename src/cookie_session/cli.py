@@ -140,8 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     decode = commands.add_parser(
         "decode",
         help="verify a session cookie and show its data, or why it is refused",
-        description="Verify a session cookie's value with the configured keys; show which key "
-        "signed it, when, and its data. Exit 1 when it is refused or expired.",
+        description="Verify a session cookie's value, signed or encrypted, with the configured "
+        "keys; show which key signed it, when, and its data. Exit 1 when it is refused or "
+        "expired.",
     )
     decode.add_argument(
         "cookie", metavar="COOKIE", help="the cookie's value ('name=' and quotes are ignored)"
@@ -307,14 +308,16 @@ def _decode(args: argparse.Namespace) -> int:
     # Accept the value as a Cookie header shows it too: "name=value", or quoted.
     value = args.cookie.strip().removeprefix(f"{config.session_cookie}=").strip('"')
     expired: CookieExpired | None = None
+    # A signed codec opens encrypted cookies too (as its other format), whatever encrypt says.
+    name = config.session_cookie
     try:
         try:
-            cookie = SessionCodec(keys, max_age=config.max_age).verify(value)
+            cookie = SessionCodec(keys, max_age=config.max_age, cookie_name=name).verify(value)
         except CookieExpired as error:
             # The exception does not say which key signed the cookie: verifying again without
             # the age limit does, and decodes the data as well.
             expired = error
-            cookie = SessionCodec(keys, max_age=None).verify(value)
+            cookie = SessionCodec(keys, max_age=None, cookie_name=name).verify(value)
     except CookieRejected as rejection:
         result: dict[str, Any] = {
             "status": "rejected",
@@ -444,6 +447,7 @@ def _describe_cookie(
     age = expired.age if expired is not None else int(time.time()) - cookie.signed_at
     described: dict[str, Any] = {
         "status": "expired" if expired is not None else "valid",
+        "format": "encrypted" if cookie.other_format else "signed",
         "key": "current" if cookie.key_index == 0 else f"fallback #{cookie.key_index}",
         "signed_at": datetime.fromtimestamp(cookie.signed_at, UTC).isoformat(),
         "age_seconds": age,
@@ -478,6 +482,7 @@ def _print_cookie(result: dict[str, Any]) -> None:
     else:
         age_text = f"{age} seconds ({_duration(age)})"
     print(f"status:     {result['status']}")
+    print(f"format:     {result['format']}")
     print(f"signed by:  {key}")
     print(f"signed at:  {result['signed_at']}")
     print(f"age:        {age_text}")
