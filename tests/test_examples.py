@@ -36,6 +36,7 @@ CHECKED_PAGES = [
     "docs/migrating.md",
     "docs/typed-sessions.md",
     "docs/quart.md",
+    "docs/observability.md",
     "README.md",
 ]
 PRODUCTION_SECRET = "a-production-secret-from-the-env-0123456789"

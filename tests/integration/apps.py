@@ -14,7 +14,9 @@ The routes:
 
 Everything but ``/health`` and ``/link`` is also under ``/app``, for cookies with that path.
 
-``tests.integration.apps:demo_app`` serves the demo page of ``cookie-session demo`` instead.
+``tests.integration.apps:demo_app`` serves the demo page of ``cookie-session demo`` instead;
+``tests.integration.apps:metrics_app`` serves ``counter_app`` with ``/metrics``, the Prometheus
+recipe of docs/observability.md.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ import html
 import os
 
 from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from cookie_session import SessionConfig, SessionMiddleware, get_session
 from cookie_session.demo import create_app
+from cookie_session.prometheus import SessionStatsCollector
 from cookie_session.types import ASGIApp
 
 
@@ -96,6 +100,20 @@ def routes() -> Starlette:
 def counter_app() -> ASGIApp:
     """The application with its session settings read from this process's environment."""
     return SessionMiddleware.from_env(routes(), env_file=None)
+
+
+def metrics_app() -> ASGIApp:
+    """``counter_app`` plus ``/metrics``: this process's session counters for Prometheus."""
+    registry = CollectorRegistry()
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app = routes()
+    app.add_route("/metrics", metrics)
+    sessions = SessionMiddleware.from_env(app, env_file=None)
+    registry.register(SessionStatsCollector(sessions.stats))
+    return sessions
 
 
 def demo_app() -> FastAPI:
