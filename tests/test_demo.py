@@ -265,3 +265,44 @@ def test_page_shows_the_set_cookie_attributes_the_server_sends(configured_demo: 
     assert set(shown_attributes.split("; ")) == set(sent_attributes.split("; "))
     assert "SameSite=Strict" in shown_attributes
     assert SECRET not in configured_demo.output()
+
+
+# -- encryption ------------------------------------------------------------------------------
+
+
+def test_demo_with_encryption_says_so_and_sends_encrypted_cookies(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_ENCRYPT", "true")
+    demo = start_demo()
+
+    with demo.client() as client:
+        cookie = client.post("/increment").headers["set-cookie"].split(";")[0]
+        page = client.get("/").text
+        shown = page_text(client, "set-cookie")
+
+    assert cookie.startswith("session=~1.")
+    assert "Everything below lives in an encrypted cookie" in page
+    assert "encrypted (~1." in html.unescape(page)
+    assert shown.startswith("Set-Cookie: session=<encrypted value>; ")
+
+
+def test_demo_shows_the_cookie_before_and_after_encryption_is_turned_on(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    signed_demo = start_demo()
+    with httpx2.Client(timeout=10) as client:  # one cookie jar for both servers
+        client.post(signed_demo.base_url + "/increment")
+        before = html.unescape(client.get(signed_demo.base_url + "/").text)
+        monkeypatch.setenv("SESSION_ENCRYPT", "true")
+        encrypted_demo = start_demo()
+        switching = client.get(encrypted_demo.base_url + "/")  # sent signed, re-sent encrypted
+        after = html.unescape(client.get(encrypted_demo.base_url + "/").text)
+
+    assert "signed, not encrypted (eyJ" in before
+    assert "signed, not encrypted (eyJ" in html.unescape(switching.text)
+    assert switching.headers["set-cookie"].startswith("session=~1.")
+    assert "encrypted (~1." in after
+    assert '<span class="counter" id="counter">1</span>' in after  # the same session

@@ -1,7 +1,8 @@
 """The demo behind ``cookie-session demo``: the reference counter example grown into a page.
 
 This module needs the ``demo`` extra (FastAPI and uvicorn); nothing else in the package imports it.
-Every request's state lives in the signed cookie: the page shows the visit count, stored notes,
+Every request's state lives in the cookie (signed, or encrypted with ``SESSION_ENCRYPT=true``):
+the page shows the visit count, stored notes,
 the session as the server decoded it, and the attributes of the cookie this configuration sends.
 """
 
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.middleware import SessionMiddleware
+from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.session import get_session
 
 __all__ = ["create_app", "serve"]
@@ -152,6 +154,17 @@ def _back_to_page() -> Response:
     return RedirectResponse("/", status_code=303)
 
 
+def _readability(cookie: str) -> str:
+    """Who can read the cookie the browser sent, and its first characters, which show why."""
+    start = cookie[:24] + "…"
+    if cookie.startswith(SEALED_PREFIX.decode()):
+        return f"encrypted ({start}): only a server holding the key can read it."
+    return (
+        f"signed, not encrypted ({start}): anyone holding it can read the session by "
+        "base64-decoding the part before the first dot; SESSION_ENCRYPT=true hides it."
+    )
+
+
 def _render_page(
     config: SessionConfig, request: Request, cookie: str | None, throwaway_secret: bool
 ) -> str:
@@ -161,7 +174,7 @@ def _render_page(
     contents = json.dumps(dict(session), indent=2, ensure_ascii=False)
     attributes = _cookie_attributes(config)
     set_cookie = "; ".join(
-        [f"{config.session_cookie}=<signed value>"]
+        [f"{config.session_cookie}=<{'encrypted' if config.encrypt else 'signed'} value>"]
         + [attribute.sent for attribute in attributes if attribute.sent is not None]
     )
     attribute_rows = "\n".join(
@@ -173,7 +186,7 @@ def _render_page(
     note_items = "\n".join(f"<li>{escape(str(note))}</li>" for note in notes)
     cookie_state = (
         f"The browser sent a session cookie of {len(cookie)} bytes "
-        f"(a cookie may have {MAX_COOKIE_BYTES})."
+        f"(a cookie may have {MAX_COOKIE_BYTES}), {_readability(cookie)}"
         if cookie
         else "The browser sent no session cookie: the session starts empty."
     )
@@ -185,6 +198,7 @@ def _render_page(
     )
     return _PAGE.format(
         notice=notice,
+        cookie_kind="an encrypted" if config.encrypt else "a signed",
         counter=escape(str(counter)),
         max_note_length=MAX_NOTE_LENGTH,
         max_notes=MAX_NOTES,
@@ -240,7 +254,7 @@ _PAGE: Final = """<!doctype html>
 </head>
 <body>
 <h1>cookie-session demo</h1>
-<p class="lead">Everything below lives in a signed cookie; the server stores nothing.</p>
+<p class="lead">Everything below lives in {cookie_kind} cookie; the server stores nothing.</p>
 {notice}
 <main>
 <div>
