@@ -7,6 +7,7 @@ Every test runs in an empty working directory with no ``SESSION_*`` variable fro
 from __future__ import annotations
 
 import html
+import json
 import re
 import socket
 import subprocess
@@ -19,7 +20,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from conftest import SECRET
+from conftest import OTHER_SECRET, SECRET
+from cookie_session import SessionCodec
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -306,3 +308,54 @@ def test_demo_shows_the_cookie_before_and_after_encryption_is_turned_on(
     assert switching.headers["set-cookie"].startswith("session=~1.")
     assert "encrypted (~1." in after
     assert '<span class="counter" id="counter">1</span>' in after  # the same session
+
+
+# -- the "Since start-up" card ---------------------------------------------------------------
+
+
+def card_counts(demo: Demo) -> dict[str, int]:
+    """The counters on the "Since start-up" card, by id, as a visitor without a cookie sees
+    them (so that reading them counts nothing)."""
+    page = httpx2.get(demo.base_url + "/", timeout=10).text
+    card = page[page.index('<section id="stats-card">') :]
+    return {name: int(count) for name, count in re.findall(r'id="stat-([\w-]+)">(\d+)<', card)}
+
+
+def visit_with_cookie(demo: Demo, path: str, cookie: str) -> httpx2.Response:
+    return httpx2.get(demo.base_url + path, headers={"cookie": f"session={cookie}"}, timeout=10)
+
+
+def test_since_start_up_card_shows_what_the_server_did_with_cookies(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET]))
+    monkeypatch.setenv("SESSION_MAX_AGE", "3600")
+    demo = start_demo()
+    before = card_counts(demo)
+    assert before == dict.fromkeys(before, 0)
+
+    with demo.client() as client:
+        client.get("/counter")  # a new session: set
+        client.get("/counter")  # accepted, set
+        client.post("/clear")  # accepted, deleted
+    two_hours_ago = time.time() - 7200
+    expired = SessionCodec([SECRET], max_age=None, clock=lambda: two_hours_ago).encode({"n": 1})
+    old_key = SessionCodec([OTHER_SECRET], max_age=None).encode({"counter": 5})
+    unknown_key = SessionCodec(["LEAKCHECK-unknown-0123456789-abcdefgh"], max_age=None)
+    visit_with_cookie(demo, "/counter", expired)  # rejected, then a new session: set
+    visit_with_cookie(demo, "/", old_key)  # accepted by fallback key 1, re-signed: set
+    visit_with_cookie(demo, "/", unknown_key.encode({"counter": 1}))
+    visit_with_cookie(demo, "/", "not-a-signed-cookie")
+
+    card = card_counts(demo)
+    assert card == dict.fromkeys(card, 0) | {
+        "accepted": 3,
+        "rejected-signature": 1,
+        "rejected-expired": 1,
+        "rejected-malformed": 1,
+        "fallback-1": 1,
+        "set": 4,
+        "deleted": 1,
+    }
+    assert {"rejected-too_large", "too-large", "store-errors"} <= card.keys()

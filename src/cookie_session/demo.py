@@ -23,6 +23,8 @@ from cookie_session.config import SessionConfig
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.session import get_session
+from cookie_session.stats import SessionStats
+from cookie_session.types import ASGIApp
 
 __all__ = ["create_app", "serve"]
 
@@ -50,12 +52,24 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
     ``throwaway_secret`` puts a notice on the page that sessions end when the server restarts.
     """
     app = FastAPI(title="cookie-session demo", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SessionMiddleware, config=config)
+    sessions: SessionMiddleware | None = None
+
+    def session_middleware(inner: ASGIApp) -> SessionMiddleware:
+        # FastAPI builds its middleware itself, on the first request: keep the instance it
+        # builds, whose counters the page shows.
+        nonlocal sessions
+        sessions = SessionMiddleware(inner, config=config)
+        return sessions
+
+    app.add_middleware(session_middleware)
 
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request) -> HTMLResponse:
+        assert sessions is not None  # built before any request reaches a route
         cookie = request.cookies.get(config.session_cookie)
-        return HTMLResponse(_render_page(config, request, cookie, throwaway_secret))
+        return HTMLResponse(
+            _render_page(config, request, cookie, throwaway_secret, sessions.stats())
+        )
 
     @app.get("/counter")
     def session_counter(request: Request) -> JSONResponse:
@@ -166,7 +180,11 @@ def _readability(cookie: str) -> str:
 
 
 def _render_page(
-    config: SessionConfig, request: Request, cookie: str | None, throwaway_secret: bool
+    config: SessionConfig,
+    request: Request,
+    cookie: str | None,
+    throwaway_secret: bool,
+    stats: SessionStats,
 ) -> str:
     session = get_session(request)
     counter = session.get("counter", 0)
@@ -207,7 +225,42 @@ def _render_page(
         cookie_state=escape(cookie_state),
         set_cookie=escape(set_cookie),
         attribute_rows=attribute_rows,
+        stats_rows="\n".join(
+            f'<tr><th>{escape(label)}</th><td id="stat-{slug}">{count}</td>'
+            f"<td>{escape(meaning)}</td></tr>"
+            for slug, label, count, meaning in _stats_rows(stats)
+        ),
     )
+
+
+def _stats_rows(stats: SessionStats) -> list[tuple[str, str, int, str]]:
+    """The counters of the "Since start-up" card: (id, label, count, meaning)."""
+    rejected = [
+        (f"rejected-{reason}", f"Rejected: {reason}", count, _REJECTION_MEANINGS.get(reason, ""))
+        for reason, count in stats.cookies_rejected.items()
+    ]
+    fallbacks = [
+        (f"fallback-{key}", f"Fallback key #{key} uses", count, "verified, then re-signed")
+        for key, count in enumerate(stats.fallback_key_uses, start=1)
+    ]
+    return [
+        ("accepted", "Cookies accepted", stats.cookies_accepted, "verified, with any key"),
+        *rejected,
+        *fallbacks,
+        ("set", "Cookies set", stats.cookies_set, "cookies sent with a session"),
+        ("deleted", "Cookies deleted", stats.cookies_deleted, "cookie deletions sent"),
+        ("too-large", "Sessions too large", stats.too_large_errors, "over 4096 bytes: not sent"),
+        ("store-errors", "Store errors", stats.store_errors, "failed calls to the store"),
+    ]
+
+
+_REJECTION_MEANINGS: Final = {
+    "signature": "changed, or signed by a key this server does not have",
+    "expired": "signed longer ago than max_age",
+    "malformed": "not a session cookie this server writes",
+    "too_large": "over 4096 bytes, refused unread",
+    "decrypt": "encrypted, but no configured key opens it",
+}
 
 
 def _code(text: str) -> str:
@@ -296,6 +349,14 @@ _PAGE: Final = """<!doctype html>
   cookie (<code>Max-Age=0</code>).</p>
 </section>
 </main>
+<section id="stats-card">
+  <h2>Since start-up</h2>
+  <table>
+{stats_rows}
+  </table>
+  <p class="muted">What this server did with session cookies since it started
+  (<code>SessionMiddleware.stats()</code>); a rejected cookie gives an empty session.</p>
+</section>
 </body>
 </html>
 """
