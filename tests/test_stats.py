@@ -144,7 +144,11 @@ def test_the_first_use_of_each_fallback_key_is_logged_once_at_info(
     for secret in (THIRD_SECRET, THIRD_SECRET, OTHER_SECRET, SECRET):
         site.get("/", signed({"n": 1}, secret))
 
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    messages = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "cookie_session" and r.levelno == logging.INFO
+    ]
     assert len(messages) == 2
     assert "fallback key #2" in messages[0]
     assert "fallback key #1" in messages[1]
