@@ -132,6 +132,16 @@ def test_encryption_key_is_not_the_signing_key() -> None:
     assert derive_key(SECRET) not in key
 
 
+def test_each_verification_gives_a_fresh_copy_of_the_data() -> None:
+    codec = sealer()
+    value = codec.encode({"cart": [1]})
+
+    first = codec.verify(value)
+    first.data["cart"].append(2)
+
+    assert codec.verify(value).data == {"cart": [1]}
+
+
 def test_two_writes_of_one_session_differ() -> None:
     codec = sealer()
 
@@ -178,6 +188,7 @@ def test_signed_value_reveals_every_word_to_the_same_reading() -> None:
 def test_every_single_character_change_is_refused() -> None:
     codec = sealer()
     value = codec.encode({"user": "alice", "n": 1})
+    assert codec.verify(value).data == {"user": "alice", "n": 1}  # now in the decoded cache
     changed = 0
     for position, original in enumerate(value):
         for replacement in COOKIE_OCTETS:

@@ -29,16 +29,18 @@ cookie can be changed without the cookie being refused.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
+import marshal
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from cookie_session.codec import (
     CLOCK_SKEW_SECONDS,
+    DECODED_CACHE_SIZE,
     MAX_COOKIE_BYTES,
     SEALED_MARK,
     SessionCodec,
@@ -67,6 +69,17 @@ _NONCE_BYTES: Final = 12  # AES-GCM's native 96-bit nonce
 _TAG_BYTES: Final = 16
 _TIME_BYTES: Final = 8
 _SMALLEST: Final = _NONCE_BYTES + _TIME_BYTES + _TAG_BYTES
+_URL_SAFE: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TO_URL_SAFE: Final = bytes.maketrans(b"+/", b"-_")
+# "-" and "_" become the standard alphabet's "+" and "/", which the strict decoder reads; "+",
+# "/" and "=" in the cookie become "!", which it refuses: they would read as "-", "_" or as
+# padding, and the same bytes would have a second text.
+_FROM_URL_SAFE: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+_PADDING: Final = (b"", b"", b"==", b"=")  # by the text's length modulo 4
+# The bits of the last character that carry no data, by the text's length modulo 4: they must
+# be zero, or one byte string would have several texts.
+_UNUSED_BITS: Final = (0, 0, 0b1111, 0b11)
+_SEXTET: Final = bytes(_URL_SAFE.find(byte) % 64 for byte in range(256))
 
 
 @functools.cache
@@ -123,7 +136,15 @@ class SealedCodec:
     Raises :class:`ImportError` naming the ``encryption`` extra when ``cryptography`` is missing.
     """
 
-    __slots__ = ("_associated_data", "_ciphers", "_clock", "_invalid_tag", "_signed", "max_age")
+    __slots__ = (
+        "_associated_data",
+        "_ciphers",
+        "_clock",
+        "_decoded",
+        "_invalid_tag",
+        "_signed",
+        "max_age",
+    )
 
     rejection_reasons: ClassVar[tuple[str, ...]] = (*SessionCodec.rejection_reasons, "decrypt")
     """The :attr:`~cookie_session.exceptions.CookieRejected.kind` of every rejection
@@ -147,6 +168,9 @@ class SealedCodec:
         self._associated_data = SEALED_PREFIX + cookie_name.encode("ascii")
         self.max_age = max_age
         self._clock = clock
+        # tag -> marshal snapshot of the data: as SessionCodec's cache, it saves parsing the
+        # JSON of a cookie seen again, never the decryption that authenticates it.
+        self._decoded: OrderedDict[bytes, bytes] = OrderedDict()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -155,8 +179,8 @@ class SealedCodec:
         nonce = os.urandom(_NONCE_BYTES)
         plaintext = int(self._clock()).to_bytes(_TIME_BYTES, "big") + json_text.encode("utf-8")
         sealed = self._ciphers[0].encrypt(nonce, plaintext, self._associated_data)
-        body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=")
-        return (SEALED_PREFIX + body).decode("ascii")
+        body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URL_SAFE)
+        return (SEALED_PREFIX + body.rstrip(b"=")).decode("ascii")
 
     def encode(self, session: Mapping[str, Any]) -> str:
         """Serialise and seal ``session`` into a cookie value."""
@@ -181,13 +205,14 @@ class SealedCodec:
         if not value.startswith(SEALED_PREFIX):
             raise CookieMalformed("encrypted cookie of an unknown format version")
         body = value[len(SEALED_PREFIX) :]
+        remainder = len(body) % 4
         try:
-            raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+            raw = binascii.a2b_base64(
+                body.translate(_FROM_URL_SAFE) + _PADDING[remainder], strict_mode=True
+            )
         except binascii.Error:
-            raise CookieMalformed("encrypted cookie is not base64") from None
-        # One text per byte string: an unused bit set in the last character, or "+" for "-",
-        # would otherwise decode to the same bytes and be accepted.
-        if len(raw) < _SMALLEST or base64.urlsafe_b64encode(raw).rstrip(b"=") != body:
+            raise CookieMalformed("encrypted cookie is not URL-safe base64") from None
+        if len(raw) < _SMALLEST or _SEXTET[body[-1]] & _UNUSED_BITS[remainder]:
             raise CookieMalformed("encrypted cookie is too short or not canonical base64")
         plaintext, key_index = self._decrypt(raw)
         signed_at = int.from_bytes(plaintext[:_TIME_BYTES], "big")
@@ -196,7 +221,17 @@ class SealedCodec:
             json_text = plaintext[_TIME_BYTES:].decode("utf-8")
         except UnicodeDecodeError:
             raise CookieMalformed("encrypted payload is not UTF-8 text") from None
-        return VerifiedCookie(decode_json(json_text), json_text, signed_at, key_index)
+        tag = raw[-_TAG_BYTES:]
+        snapshot = self._decoded.get(tag)
+        if snapshot is not None:
+            # Only ever our own marshal.dumps output, never bytes from a request.
+            data = marshal.loads(snapshot)  # noqa: S302
+        else:
+            data = decode_json(json_text)
+            if len(self._decoded) >= DECODED_CACHE_SIZE:
+                self._decoded.popitem(last=False)  # the oldest entry
+            self._decoded[tag] = marshal.dumps(data)
+        return VerifiedCookie(data, json_text, signed_at, key_index)
 
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
