@@ -88,7 +88,10 @@ def test_an_older_cookie_is_sent_again_freshly_signed_with_the_same_data(
 ) -> None:
     site.clock.now += REFRESH_AFTER + 1
 
-    assert len(site.set_cookies(path)) == 1
+    response = site.client.get(path)
+
+    assert len(response.headers.get_list("set-cookie")) == 1
+    assert response.headers["vary"] == "Cookie"  # never served from a shared cache to others
     assert site.cookie_signed_at() == START + REFRESH_AFTER + 1
     assert site.client.get("/").json() == {"n": 1}
 

@@ -178,7 +178,9 @@ class SessionMiddleware:
         if replaced or not isinstance(current, Session):
             self._add_vary(message)
         else:
-            if current.accessed:
+            # A re-sent cookie (fallback key, refresh) depends on the request's cookie even where
+            # the handler never looked at the session: no shared cache may serve it to others.
+            if current.accessed or resend:
                 self._add_vary(message)
             if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
