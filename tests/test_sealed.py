@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Unpack
 
 import pytest
@@ -43,6 +44,7 @@ from cookie_session import (
 from cookie_session.codec import CLOCK_SKEW_SECONDS, MAX_COOKIE_BYTES, derive_key
 from cookie_session.sealed import SealedCodec, derive_encryption_key
 
+ROOT = Path(__file__).resolve().parents[1]
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 MAX_AGE = 3600
 # Words that must never be readable in an encrypted cookie, keys and values alike.
@@ -122,6 +124,22 @@ def test_opens_a_value_built_by_hand_from_the_documented_format() -> None:
 
     assert (cookie.data, cookie.signed_at) == ({"user": "é", "n": 1}, NOW)
     assert derive_encryption_key(SECRET) == key
+
+
+def test_example_of_the_docs_opens() -> None:
+    # docs/encryption.md: {"user": "alice", "counter": 1}, sealed at NOW with this secret.
+    value = (
+        "~1.YHmUEDSCMMAIydbk3Of-zCJyfWDaXXvwFxqIqw63ksiojn__UgFLcki5pR0i9oit3qaL-"
+        "iJzJIs_8CSBk7bnyIMM0Q"
+    )
+    codec = SealedCodec(
+        ["correct-horse-battery-staple-0123456789"], max_age=None, clock=lambda: NOW
+    )
+
+    cookie = codec.verify(value)
+
+    assert (cookie.data, cookie.signed_at) == ({"user": "alice", "counter": 1}, NOW)
+    assert value in (ROOT / "docs" / "encryption.md").read_text(encoding="utf-8")
 
 
 def test_encryption_key_is_not_the_signing_key() -> None:
