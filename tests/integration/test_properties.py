@@ -233,6 +233,10 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
     "https_only": st.sampled_from(["true", "0", "yes", "off"]),
     "domain": st.from_regex(r"\.?[a-z0-9-]{1,10}(\.[a-z]{2,5}){0,2}", fullmatch=True),
     "partitioned": st.sampled_from(["true", "false", "1", "n"]),
+    "encrypt": st.sampled_from(["false", "0", "no"]),  # the sealed format has its own tests
+    "refresh_after": st.one_of(
+        st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
+    ),
 }
 assert set(_plausible) == set(VARIABLES), "every variable needs a plausible value"
 environments = st.fixed_dictionaries(
