@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from cookie_session import SessionConfig
+from redis_server import RedisServer, running_redis_server
 
 # Distinctive so that a leak is easy to grep for in any output.
 SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"
@@ -27,3 +29,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
 def config() -> SessionConfig:
     """A valid configuration with the defaults and the shared test secret."""
     return SessionConfig(secret_key=SECRET)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A private redis-server for the whole run (see tests/redis_server.py)."""
+    with running_redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def store_url(redis_server: RedisServer) -> str:
+    """The ``store_url`` of the shared redis-server, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url

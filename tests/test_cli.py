@@ -20,10 +20,22 @@ from typing import Any
 import pytest
 from itsdangerous import TimestampSigner
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
-from cookie_session import SealedCodec, SessionCodec, SessionConfig
+from cookie_session import (
+    SealedCodec,
+    SessionCodec,
+    SessionConfig,
+    SessionMiddleware,
+    get_session,
+)
 from cookie_session.cli import main
+from redis_server import free_port
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -729,3 +741,132 @@ def test_decode_opens_an_encrypted_cookie_for_the_configured_cookie_name_only(
     assert refused.returncode == 1
     assert "CookieDecryptionFailed" in refused.stdout
     assert opened.returncode == 0, opened.output
+
+
+# -- the Redis store: check and revoke -------------------------------------------------------
+
+STORE_PASSWORD = "LEAKCHECK-store-password-3e8f1a"
+
+
+def store_env(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_STORE_URL", url)
+    monkeypatch.setenv("SESSION_USER_KEY", "user")
+
+
+def unreachable_store_url() -> str:
+    """A URL with a password in two places, on a port where nothing listens."""
+    port = free_port()
+    return f"redis://:{STORE_PASSWORD}@127.0.0.1:{port}/0?password={STORE_PASSWORD}"
+
+
+def test_check_says_the_store_answers(monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
+    store_env(monkeypatch, store_url)
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert f"store: {store_url} answers" in result.stdout.splitlines()
+    assert result.stdout.endswith("the session configuration is valid\n")
+
+
+def test_check_json_says_the_store_answers(monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
+    store_env(monkeypatch, store_url)
+
+    result = run_cli("check", "--json")
+
+    assert result.returncode == 0, result.output
+    assert json.loads(result.stdout)["store"] == {"url": store_url, "answers": True, "error": None}
+
+
+def test_check_without_a_store_reports_none(secret_in_env: str) -> None:
+    result = run_cli("check", "--json")
+
+    assert json.loads(result.stdout)["store"] is None
+
+
+def test_check_exits_1_when_the_store_does_not_answer_and_never_shows_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_env(monkeypatch, unreachable_store_url())
+
+    result = run_cli("check")
+    as_json = run_cli("check", "--json")
+
+    assert result.returncode == 1
+    assert "does not answer: ConnectionError" in result.stderr
+    assert "redis://:***@127.0.0.1:" in result.stderr
+    assert "the session configuration is valid" not in result.output
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["store"]["answers"] is False
+    assert_hidden(result, STORE_PASSWORD, SECRET)
+    assert_hidden(as_json, STORE_PASSWORD, SECRET)
+
+
+def test_check_of_an_invalid_store_url_never_shows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    store_env(monkeypatch, f"http://:{STORE_PASSWORD}@cache:6379/0")
+
+    result = run_cli("check")
+
+    assert result.returncode == 1
+    assert "SESSION_STORE_URL (from the environment): must start with redis://" in result.stderr
+    assert_hidden(result, STORE_PASSWORD)
+
+
+def test_revoke_signs_a_user_out_everywhere(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/login", _login), Route("/whoami", _whoami)]),
+        config=SessionConfig.from_env(env_file=None),
+    )
+    with TestClient(app) as laptop, TestClient(app) as phone, TestClient(app) as other:
+        laptop.get("/login", params={"user": "alice"})
+        phone.get("/login", params={"user": "alice"})
+        other.get("/login", params={"user": "bob"})
+
+        result = run_cli("revoke", "--user", "alice")
+        again = run_cli("revoke", "--user", "alice")
+
+        assert result.returncode == 0, result.output
+        assert result.stdout == "revoked 2 sessions of user 'alice'\n"
+        assert again.stdout == "revoked 0 sessions of user 'alice'\n"
+        assert laptop.get("/whoami").json() == {"user": None}
+        assert phone.get("/whoami").json() == {"user": None}
+        assert other.get("/whoami").json() == {"user": "bob"}
+
+
+def test_revoke_without_a_store_says_what_to_set(secret_in_env: str) -> None:
+    result = run_cli("revoke", "--user", "alice")
+
+    assert result.returncode == 1
+    assert "set SESSION_STORE_URL and SESSION_USER_KEY" in result.stderr
+
+
+def test_revoke_with_the_store_down_fails_without_showing_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_env(monkeypatch, unreachable_store_url())
+
+    result = run_cli("revoke", "--user", "alice")
+
+    assert result.returncode == 1
+    assert "revoke failed: ConnectionError" in result.stderr
+    assert_hidden(result, STORE_PASSWORD, SECRET)
+
+
+def test_revoke_needs_a_user() -> None:
+    result = run_cli("revoke")
+
+    assert result.returncode == 2
+    assert "--user" in result.stderr
+
+
+async def _login(request: Request) -> JSONResponse:
+    get_session(request)["user"] = request.query_params["user"]
+    return JSONResponse({})
+
+
+async def _whoami(request: Request) -> JSONResponse:
+    return JSONResponse({"user": get_session(request).get("user")})

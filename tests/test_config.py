@@ -168,6 +168,9 @@ def test_defaults() -> None:
     assert config.domain is None
     assert config.partitioned is False
     assert config.encrypt is False
+    assert config.store_url is None
+    assert config.store_prefix == "cookie-session:"
+    assert config.user_key is None
 
 
 def test_secret_key_is_required() -> None:
@@ -315,6 +318,9 @@ def test_every_bad_field_is_reported_in_one_error() -> None:
         partitioned="perhaps",
         encrypt="secretly",
         refresh_after="soon",
+        store_url="http://cache:6379",
+        store_prefix="",
+        user_key=5,
     )
 
     assert sorted(fields_named(error)) == sorted(SessionConfig.model_fields)
@@ -495,8 +501,13 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "SESSION_HTTPS_ONLY": "true",
         "SESSION_DOMAIN": "",
         "SESSION_PARTITIONED": "1",
-        "SESSION_ENCRYPT": "true",
+        # true cannot go with a store (test_encrypt_without_cryptography_names_its_variable
+        # reads a true one)
+        "SESSION_ENCRYPT": "false",
         "SESSION_REFRESH_AFTER": "600",
+        "SESSION_STORE_URL": "rediss://cache.internal:6380/2",
+        "SESSION_STORE_PREFIX": "app:",
+        "SESSION_USER_KEY": "user_id",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -504,7 +515,9 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert config.secret_key.get_secret_value() == VALID_SECRET
     assert [key.get_secret_value() for key in config.secret_key_fallbacks] == [OLDER_SECRET]
-    assert config.model_dump(exclude={"secret_key", "secret_key_fallbacks"}) == {
+    assert config.store_url is not None
+    assert config.store_url.get_secret_value() == "rediss://cache.internal:6380/2"
+    assert config.model_dump(exclude={"secret_key", "secret_key_fallbacks", "store_url"}) == {
         "session_cookie": "__Host-app",
         "max_age": 3600,
         "path": "/",
@@ -512,8 +525,10 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "https_only": True,
         "domain": None,
         "partitioned": True,
-        "encrypt": True,
+        "encrypt": False,
         "refresh_after": 600,
+        "store_prefix": "app:",
+        "user_key": "user_id",
     }
 
 
@@ -531,6 +546,9 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ("partitioned", "SESSION_PARTITIONED"),
         ("encrypt", "SESSION_ENCRYPT"),
         ("refresh_after", "SESSION_REFRESH_AFTER"),
+        ("store_url", "SESSION_STORE_URL"),
+        ("store_prefix", "SESSION_STORE_PREFIX"),
+        ("user_key", "SESSION_USER_KEY"),
     ],
 )
 def test_each_setting_has_its_variable(field: str, variable: str) -> None:
@@ -596,6 +614,9 @@ def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> No
         "partitioned": "default",
         "encrypt": "default",
         "refresh_after": "default",
+        "store_url": "default",
+        "store_prefix": "default",
+        "user_key": "default",
     }
     assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (
         60,

@@ -12,12 +12,14 @@ from cookie_session.exceptions import (
     SessionConfigWarning,
     SessionError,
     SessionNotInstalled,
+    SessionStoreUnavailable,
     SessionTooLarge,
 )
 from cookie_session.middleware import SessionFields, SessionMiddleware
 from cookie_session.sealed import SealedCodec
 from cookie_session.session import Session, get_session
 from cookie_session.stats import SessionStats
+from cookie_session.store import RedisSessionStore
 from cookie_session.typed import TypedSession
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "CookieRejected",
     "CookieSignatureInvalid",
     "CookieTooLarge",
+    "RedisSessionStore",
     "SealedCodec",
     "Session",
     "SessionCodec",
@@ -37,6 +40,7 @@ __all__ = [
     "SessionMiddleware",
     "SessionNotInstalled",
     "SessionStats",
+    "SessionStoreUnavailable",
     "SessionTooLarge",
     "TypedSession",
     "get_session",

@@ -1,13 +1,15 @@
 """The ``cookie-session`` command (also ``python -m cookie_session``).
 
-``check`` shows a deployment's effective session settings and where each came from,
-``generate-secret`` makes a key, ``decode`` says what a cookie holds or why it is refused, and
-``demo`` serves the counter example. No command ever prints a configured secret.
+``check`` shows a deployment's effective session settings and where each came from (and whether
+the Redis store answers), ``generate-secret`` makes a key, ``decode`` says what a cookie holds or
+why it is refused, ``revoke`` ends every session of a user, and ``demo`` serves the counter
+example. No command ever prints a configured secret.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -24,7 +26,13 @@ from pydantic import SecretStr, ValidationError
 
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
-from cookie_session.exceptions import CookieExpired, CookieRejected, SessionConfigWarning
+from cookie_session.exceptions import (
+    CookieExpired,
+    CookieRejected,
+    SessionConfigWarning,
+    SessionStoreUnavailable,
+)
+from cookie_session.store import RedisSessionStore, redacted_url
 
 __all__ = ["main", "new_secret", "published_secret"]
 
@@ -151,6 +159,17 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(decode)
     decode.set_defaults(command=_decode)
 
+    revoke = commands.add_parser(
+        "revoke",
+        help="end every session of a user (needs SESSION_STORE_URL and SESSION_USER_KEY)",
+        description='Delete every session of USER from the Redis store ("log out '
+        'everywhere") and print how many there were. USER is the value sessions hold under '
+        'SESSION_USER_KEY, as text: 42 and "42" are one user.',
+    )
+    revoke.add_argument("--user", required=True, metavar="USER", help="the user to sign out")
+    _add_sources(revoke)
+    revoke.set_defaults(command=_revoke)
+
     demo = commands.add_parser(
         "demo",
         help="serve the demo page (needs the 'demo' extra)",
@@ -238,7 +257,9 @@ def _check(args: argparse.Namespace) -> int:
         for field in SessionConfig.model_fields
     }
     found_warnings = load_warnings + _warnings(config)
-    status = 1 if args.strict and misspelt else 0
+    store = _store_state(config)
+    store_down = store is not None and not store["answers"]
+    status = 1 if (args.strict and misspelt) or store_down else 0
     secrets_dir = str(args.secrets_dir) if args.secrets_dir is not None else None
     if args.json:
         _print_json(
@@ -246,6 +267,7 @@ def _check(args: argparse.Namespace) -> int:
                 "env_file": str(args.env_file),
                 "secrets_dir": secrets_dir,
                 "settings": settings,
+                "store": store,
                 "warnings": found_warnings,
             }
         )
@@ -265,15 +287,43 @@ def _check(args: argparse.Namespace) -> int:
         print("  ".join([*padded, source]))
     for warning in found_warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if status:
+    if store is not None and not store_down:
+        print(f"store: {store['url']} answers")
+    elif store is not None:
+        print(
+            f"error: the session store {store['url']} does not answer: {store['error']}",
+            file=sys.stderr,
+        )
+    if args.strict and misspelt:
         verbs = "looks misspelt and sets" if misspelt == 1 else "look misspelt and set"
         print(
             f"error: {misspelt} variable{'s' if misspelt != 1 else ''} {verbs} nothing (--strict)",
             file=sys.stderr,
         )
-    else:
+    elif not store_down:
         print("the session configuration is valid")
     return status
+
+
+def _store_state(config: SessionConfig) -> dict[str, Any] | None:
+    """Whether the configured Redis store answers (``None`` for sessions in the cookie)."""
+    if config.store_url is None:
+        return None
+    store = RedisSessionStore.from_config(config)
+    failure: str | None = None
+    try:
+        asyncio.run(_ping(store))
+    except SessionStoreUnavailable as error:
+        failure = error.failure
+    url = redacted_url(config.store_url.get_secret_value())
+    return {"url": url, "answers": failure is None, "error": failure}
+
+
+async def _ping(store: RedisSessionStore) -> None:
+    try:
+        await store.ping()
+    finally:
+        await store.aclose()
 
 
 def _load(
@@ -331,6 +381,39 @@ def _decode(args: argparse.Namespace) -> int:
     else:
         _print_cookie(result)
     return 0 if result["status"] == "valid" else 1
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    loaded, caught = _load(args)
+    load_warnings = [str(warning.message) for warning in caught]
+    if isinstance(loaded, ValidationError):
+        _report_problems(loaded, as_json=False, load_warnings=load_warnings)
+        return 1
+    for warning in load_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    config = loaded.config
+    if config.store_url is None or config.user_key is None:
+        print(
+            "error: only sessions in the Redis store, indexed by user, can be revoked: set "
+            f"{SessionConfig.env_variable('store_url')} and "
+            f"{SessionConfig.env_variable('user_key')}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        revoked = asyncio.run(_revoke_user(RedisSessionStore.from_config(config), args.user))
+    except SessionStoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"revoked {revoked} session{'s' if revoked != 1 else ''} of user {args.user!r}")
+    return 0
+
+
+async def _revoke_user(store: RedisSessionStore, user: str) -> int:
+    try:
+        return await store.revoke_user(user)
+    finally:
+        await store.aclose()
 
 
 def _demo(args: argparse.Namespace) -> int:

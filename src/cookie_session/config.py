@@ -29,6 +29,7 @@ from typing import (
     TypeVar,
     Unpack,
 )
+from urllib.parse import parse_qsl, urlsplit
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -95,6 +96,9 @@ class SessionFields(TypedDict, total=False):
     partitioned: bool
     encrypt: bool
     refresh_after: int | None
+    store_url: str | SecretStr | None
+    store_prefix: str
+    user_key: str | None
 
 
 ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
@@ -295,6 +299,89 @@ def _is_public_suffix(host: str) -> bool:
     return bool(_public_suffixes().is_public(host))
 
 
+_STORE_SCHEMES: Final = frozenset({"redis", "rediss", "unix"})
+_DATABASE_PATH = re.compile(r"/?[0-9]*")  # nothing, "/" or a database number such as "/0"
+# redis-py options the store depends on (bytes replies, its own retry policy): not for the URL.
+_STORE_OWN_OPTIONS: Final = frozenset(
+    {"connection_class", "decode_responses", "encoding", "encoding_errors", "parser_class", "retry"}
+)
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+        return None
+    return value
+
+
+def _store_url_problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("store_url", message)
+
+
+def _check_store_url(url: SecretStr | None) -> SecretStr | None:
+    """A Redis URL that redis-py can connect with.
+
+    No message quotes any part of the URL: its password may be anywhere in it (before the host,
+    or as a ``password=`` option), and a typo can move it elsewhere.
+    """
+    if url is None:
+        return None
+    text = url.get_secret_value()
+    if not text.isprintable() or any(character.isspace() for character in text):
+        raise _store_url_problem("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  # raises ValueError unless it is a number from 0 to 65535
+    except ValueError:
+        raise _store_url_problem("is not a valid URL: check its host and port") from None
+    if parts.scheme not in _STORE_SCHEMES:
+        raise _store_url_problem(
+            "must start with redis:// (TCP), rediss:// (TCP with TLS) or unix:// (a Unix socket)"
+        )
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise _store_url_problem(
+                "a unix:// URL needs the socket's path, such as unix:///run/redis/redis.sock"
+            )
+    elif not _DATABASE_PATH.fullmatch(parts.path):
+        raise _store_url_problem("its path must be a database number such as /0, or nothing")
+    own_options = sorted(_STORE_OWN_OPTIONS.intersection(dict(parse_qsl(parts.query))))
+    if own_options:
+        raise PydanticCustomError(
+            "store_url",
+            "its query string sets {option}, which the store chooses itself",
+            {"option": own_options[0]},
+        )
+    _check_redis_options(text)
+    return url
+
+
+def _check_redis_options(url: str) -> None:
+    """That redis-py is installed, and accepts every option in the URL's query string."""
+    try:
+        from redis.asyncio import ConnectionPool
+    except ImportError:
+        raise PydanticCustomError(
+            "store_unavailable",
+            "store_url needs redis-py, which is not installed: pip install 'cookie-session[redis]'",
+        ) from None
+    try:
+        pool = ConnectionPool.from_url(url)
+        # Building a connection opens nothing; it is where redis-py checks the options.
+        pool.connection_class(**pool.connection_kwargs)
+    except Exception:  # whatever redis-py raises: its messages may quote the option's value
+        raise _store_url_problem(
+            "has an option in its query string that redis-py does not know or cannot read"
+        ) from None
+
+
+def _check_store_prefix(prefix: str) -> str:
+    if not prefix:
+        raise PydanticCustomError(
+            "store_prefix", "must not be empty: every Redis key this package writes starts with it"
+        )
+    return prefix
+
+
 _Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
 # Takes the place of an invalid or missing secret while the cross-attribute rules are checked.
 _STAND_IN_SECRET: Final = SecretStr("stand-in for the cross-attribute rules 0123456789")
@@ -363,6 +450,25 @@ class SessionConfig(BaseSettings):
         description="Rolling expiry: a cookie signed longer ago than this many seconds is sent "
         "again, freshly signed, on the next response; None to never refresh.",
     )
+    store_url: Annotated[
+        SecretStr | None,
+        AfterValidator(_check_store_url),
+        BeforeValidator(_blank_to_none),
+        _refuse_unreadable("a string"),
+    ] = Field(
+        default=None,
+        description="Keep sessions in Redis (redis://, rediss:// or unix:// URL, a secret: it may "
+        "hold a password), the cookie carrying only a signed session ID; None for sessions in "
+        "the cookie. Needs the 'redis' extra.",
+    )
+    store_prefix: Annotated[str, AfterValidator(_check_store_prefix)] = Field(
+        default="cookie-session:", description="Every Redis key of the store starts with this."
+    )
+    user_key: Annotated[str | None, BeforeValidator(_empty_to_none)] = Field(
+        default=None,
+        description="The session key naming the signed-in user (store only): a change of its "
+        "value moves the session to a new ID, and sessions are indexed by user for revocation.",
+    )
 
     if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed __init__
 
@@ -411,6 +517,8 @@ class SessionConfig(BaseSettings):
                 data["secret_key"] = _hide_secret(data["secret_key"])
             if "secret_key_fallbacks" in data:
                 data["secret_key_fallbacks"] = _hide_secrets(data["secret_key_fallbacks"])
+            if data.get("store_url") is not None:  # its password is a secret
+                data["store_url"] = _hide_secret(data["store_url"])
             # An unknown key may be a misspelt secret (APP_SESSION__SECRET=...).
             for key in data.keys() - cls.model_fields.keys():
                 data[key] = _hide_secret(data[key])
@@ -566,6 +674,22 @@ class SessionConfig(BaseSettings):
                     ("session_cookie", "https_only", "path", "domain"),
                     "a session_cookie starting with '__Host-' requires https_only=True, "
                     "path='/' and no domain",
+                )
+            )
+        if self.encrypt and self.store_url is not None:
+            problems.append(
+                (
+                    ("encrypt", "store_url"),
+                    "encrypt=True cannot go with store_url: a store keeps no session data in the "
+                    "cookie, only its signed ID",
+                )
+            )
+        if self.user_key is not None and self.store_url is None:
+            problems.append(
+                (
+                    ("user_key", "store_url"),
+                    "user_key requires store_url: sessions are moved to a new ID and indexed "
+                    "by user only in the Redis store",
                 )
             )
         return problems

@@ -23,6 +23,7 @@ __all__ = [
     "SessionConfigWarning",
     "SessionError",
     "SessionNotInstalled",
+    "SessionStoreUnavailable",
     "SessionTooLarge",
 ]
 
@@ -64,6 +65,23 @@ class SessionTooLarge(SessionError):
 
 class SessionNotInstalled(SessionError, LookupError):
     """Raised when code asks for the session of a request that no SessionMiddleware handled."""
+
+
+class SessionStoreUnavailable(SessionError):
+    """Raised when the Redis session store cannot be reached or fails a command.
+
+    The request's session is then neither an empty session (which would look like a logout, and
+    whose writes would be lost) nor reported saved: loading fails before the application runs,
+    saving fails at the response's start, so the client gets an error instead of a success.
+    The message names the operation and the failure, never session data, an ID or a password.
+    """
+
+    def __init__(self, operation: str, failure: str) -> None:
+        self.operation = operation
+        """What failed: ``"load"``, ``"save"``, ``"revoke"``, ``"list"`` or ``"ping"``."""
+        self.failure = failure
+        """Why, as redis-py reported it (a connection error's text, or a reply's error code)."""
+        super().__init__(f"the session store is unavailable: {operation} failed: {failure}")
 
 
 class CookieRejected(SessionError):

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import is_dataclass
-from typing import Any, Final, Self, Unpack
+from typing import TYPE_CHECKING, Any, Final, Self, Unpack
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -18,6 +18,9 @@ from cookie_session.sealed import make_codec
 from cookie_session.session import Session
 from cookie_session.stats import Counters, SessionStats
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
+
+if TYPE_CHECKING:
+    from cookie_session._store_flow import StoreFlow
 
 __all__ = ["MAX_CANDIDATES", "SessionFields", "SessionMiddleware"]
 
@@ -69,6 +72,11 @@ class SessionMiddleware:
         self._counters = Counters(
             len(self.config.secret_key_fallbacks), reasons=self.codec.rejection_reasons
         )
+        self._store: StoreFlow | None = None
+        if self.config.store_url is not None:  # sessions in Redis: redis-py is imported then
+            from cookie_session._store_flow import StoreFlow
+
+            self._store = StoreFlow(self)
 
     @classmethod
     def from_env(
@@ -93,6 +101,9 @@ class SessionMiddleware:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
+            return
+        if self._store is not None:
+            await self._store(scope, receive, send)
             return
 
         incoming = None

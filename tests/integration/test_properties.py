@@ -233,6 +233,13 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
     "https_only": st.sampled_from(["true", "0", "yes", "off"]),
     "domain": st.from_regex(r"\.?[a-z0-9-]{1,10}(\.[a-z]{2,5}){0,2}", fullmatch=True),
     "partitioned": st.sampled_from(["true", "false", "1", "n"]),
+    "store_url": st.from_regex(
+        r"(redis|rediss|unix|http|)://([a-z]*:[^@/ ]*@)?[a-z0-9.\[\]:-]*"  # who and where
+        r"(/[0-9a-z]*)?(\?[a-z_]+=[^&]*)?",  # the database, an option
+        fullmatch=True,
+    ),
+    "store_prefix": st.text(_env_characters, max_size=10),
+    "user_key": st.text(_env_characters, max_size=10),
     "encrypt": st.sampled_from(["false", "0", "no"]),  # the sealed format has its own tests
     "refresh_after": st.one_of(
         st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
@@ -262,8 +269,15 @@ environments_with_marked_secrets = st.fixed_dictionaries(
         **{
             VARIABLES[field]: st.one_of(env_text, likely)
             for field, likely in _plausible.items()
-            if not field.startswith("secret_key")
+            if not field.startswith("secret_key") and field != "store_url"
         },
+        # A password in the store's URL, where one goes or anywhere else.
+        VARIABLES["store_url"]: st.one_of(
+            _marked(env_text),
+            _marked(_plausible["store_url"]),
+            _secrets.map(lambda secret: f"redis://:{LEAK_MARKER}{secret}@cache:6379/0"),
+            _secrets.map(lambda secret: f"redis://cache/0?password={LEAK_MARKER}{secret}"),
+        ),
     },
 )
 

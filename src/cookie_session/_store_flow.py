@@ -1,0 +1,251 @@
+"""The request path of :class:`~cookie_session.SessionMiddleware` when ``store_url`` is set.
+
+The session lives in Redis (:class:`~cookie_session.store.RedisSessionStore`); the cookie
+carries only ``{"sid": ID}``, signed exactly as a cookie session is (same keys and fallbacks,
+same ``max_age`` on the signing time, same ``refresh_after``), so an ID nobody signed is refused
+before any Redis call, and a request without a valid session cookie never reaches Redis.
+
+One request costs at most one round trip to read (when it carries a valid cookie) and one to
+write (when the session changed: only the changed top-level keys are sent). The ID changes when
+the session is first saved, and whenever the user under ``user_key`` changes (login, logout,
+switching user), so an ID a client made up or kept from before a login is never the session's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from cookie_session.exceptions import CookieRejected, SessionStoreUnavailable
+from cookie_session.middleware import (
+    _RESPONSE_STARTS,
+    _add_cookie_values,
+    _storable,
+)
+from cookie_session.session import Session
+from cookie_session.store import RedisSessionStore, WriteOutcome, is_session_id, user_of_field
+from cookie_session.types import AnyReceive, AnyScope, AnySend, Message, Scope
+
+if TYPE_CHECKING:
+    from cookie_session.codec import VerifiedCookie
+    from cookie_session.middleware import SessionMiddleware
+
+__all__ = ["StoreFlow"]
+
+logger = logging.getLogger("cookie_session")
+
+ID_FIELD: Final = "sid"
+"""The one key of the session a store cookie carries: its ID."""
+
+
+class StoreFlow:
+    """Loads each request's session from the store and saves what changed at response start."""
+
+    __slots__ = ("_middleware", "_user_key", "store")
+
+    def __init__(self, middleware: SessionMiddleware) -> None:
+        self._middleware = middleware
+        self.store = RedisSessionStore.from_config(middleware.config)
+        self._user_key = middleware.config.user_key
+
+    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        found = self._read_cookie(scope)
+        session_id: str | None = None
+        loaded: dict[str, str] = {}
+        if found is not None:
+            fields = await self._load(found[0])
+            if fields is not None:  # else expired or revoked: an empty session, a new ID
+                session_id, loaded = found[0], fields
+        session = Session(self._decode(loaded))
+        session.session_id = session_id
+        resend = found is not None and session_id is not None and self._must_resend(found[1])
+        if "session" in scope:  # an outer session middleware: see SessionMiddleware.__call__
+            scope = dict(scope)
+        scope["session"] = session
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] in _RESPONSE_STARTS:
+                current = scope.get("session")
+                if current is not session or session.accessed or resend:
+                    await self._save(message, current, session, session_id, loaded, resend)
+            await send(message)
+
+        await self._middleware.app(scope, receive, send_with_cookie)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _read_cookie(self, scope: Scope) -> tuple[str, VerifiedCookie] | None:
+        """The session ID of the first of the request's first few session cookies that verifies
+        and carries an ID, with its cookie; any other candidate is refused and counted."""
+        middleware = self._middleware
+        candidates: list[bytes] = []
+        for name, value in scope["headers"]:
+            if name == b"cookie" and _add_cookie_values(value, middleware._cookie_name, candidates):
+                break
+        counters = middleware._counters
+        reasons: list[str] = []
+        found = None
+        for candidate in candidates:
+            try:
+                verified = middleware.codec.verify(candidate)
+            except CookieRejected as rejection:
+                counters.rejected(rejection.kind)
+                reasons.append(rejection.reason)
+                continue
+            session_id = verified.data.get(ID_FIELD) if len(verified.data) == 1 else None
+            if is_session_id(session_id):
+                assert isinstance(session_id, str)
+                counters.accepted(verified.key_index)
+                found = session_id, verified
+                break
+            # Validly signed, but a session kept in the cookie (from before the store was set
+            # up): its data is not taken over, as revoking its user could not reach it.
+            counters.rejected("malformed")
+            reasons.append("a signed cookie that carries no session ID")
+        if reasons and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("session cookie rejected: %s", "; ".join(reasons))
+        return found
+
+    def _must_resend(self, cookie: VerifiedCookie) -> bool:
+        return self._middleware._must_resend(cookie)
+
+    async def _load(self, session_id: str) -> dict[str, str] | None:
+        try:
+            return await self.store.load(session_id)
+        except SessionStoreUnavailable:
+            self._middleware._counters.store_errors += 1
+            raise
+
+    def _decode(self, loaded: Mapping[str, str]) -> dict[str, Any]:
+        try:
+            return {key: json.loads(value) for key, value in loaded.items()}
+        except ValueError:
+            self._middleware._counters.store_errors += 1
+            failure = "a stored session value is not JSON"
+            logger.error("session store unavailable: load failed: %s", failure)
+            raise SessionStoreUnavailable("load", failure) from None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def _save(
+        self,
+        message: Message,
+        current: object,
+        session: Session,
+        session_id: str | None,
+        loaded: Mapping[str, str],
+        resend: bool,
+    ) -> None:
+        """Save what the application left in ``scope["session"]`` and add the headers it needs,
+        as :meth:`SessionMiddleware.add_cookie_headers` does for cookie sessions."""
+        middleware = self._middleware
+        replaced = current is not session
+        if isinstance(current, Session):
+            current.run_before_save()
+            resend = resend or current.resend
+        if replaced or not isinstance(current, Session):
+            middleware._add_vary(message)
+        else:
+            if current.accessed:
+                middleware._add_vary(message)
+            if not current.exposed and not resend:
+                return  # nothing was written and nothing changeable was handed out
+        fields = _fields(_storable(current))
+        try:
+            saved_id = await self._write(message, fields, session_id, loaded, resend)
+        except SessionStoreUnavailable:
+            middleware._counters.store_errors += 1
+            raise
+        if saved_id is not None and isinstance(current, Session):
+            current.session_id = saved_id
+
+    async def _write(
+        self,
+        message: Message,
+        fields: dict[str, str],
+        session_id: str | None,
+        loaded: Mapping[str, str],
+        resend: bool,
+    ) -> str | None:
+        """Write the session's changes and add its Set-Cookie; return its ID after the write."""
+        store = self.store
+        user_key = self._user_key
+        user = user_of_field(fields.get(user_key)) if user_key is not None else None
+        if session_id is None:  # no session, or one Redis no longer knows: never its ID
+            if not fields:
+                return None
+            new_id = await store.create(fields, user)
+            self._set_cookie(message, new_id)
+            return new_id
+        old_user = user_of_field(loaded.get(user_key)) if user_key is not None else None
+        if not fields:
+            await store.delete(session_id, old_user)
+            self._delete_cookie(message)
+            return None
+        if user != old_user:  # logged in, out or as someone else: a new ID (fixation defence)
+            moved_id = await store.move(session_id, fields, old_user, user)
+            if moved_id is None:
+                _log_gone()
+                return None
+            self._set_cookie(message, moved_id)
+            return moved_id
+        changed = {key: value for key, value in fields.items() if loaded.get(key) != value}
+        removed = [key for key in loaded if key not in fields]
+        if changed or removed:
+            outcome = await store.update(session_id, changed, removed, user)
+            if outcome is WriteOutcome.GONE:
+                _log_gone()
+                return None
+            if outcome is WriteOutcome.EMPTIED:
+                self._delete_cookie(message)
+                return None
+        elif not resend:
+            return session_id  # unchanged: nothing written, no cookie sent
+        elif not await store.touch(session_id, user):
+            return None  # gone meanwhile
+        # Signed afresh, so the cookie lives as long as the data it points to.
+        self._set_cookie(message, session_id)
+        return session_id
+
+    def _set_cookie(self, message: Message, session_id: str) -> None:
+        middleware = self._middleware
+        codec = middleware.codec
+        value = codec.sign(codec.serialise({ID_FIELD: session_id}))
+        header = middleware._set_cookie_prefix + value + middleware._cookie_suffix
+        middleware._counters.cookies_set += 1
+        middleware._append_cookie(message, header.encode("latin-1"))
+
+    def _delete_cookie(self, message: Message) -> None:
+        middleware = self._middleware
+        middleware._counters.cookies_deleted += 1
+        middleware._append_cookie(message, middleware._deletion)
+
+
+def _fields(data: Mapping[Any, Any]) -> dict[str, str]:
+    """The session as hash fields: each top-level key and its value's JSON (Starlette's form).
+
+    Keys that are not strings are named as JSON names them (``1`` becomes ``"1"``), as they
+    would be in a cookie; a value JSON cannot represent is a TypeError naming its key.
+    """
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        name = key
+        if not isinstance(name, str):
+            try:
+                [name] = json.loads(json.dumps({key: None}))
+            except TypeError as error:
+                raise TypeError(f"session key {key!r} is not a string: {error}") from None
+        try:
+            fields[name] = json.dumps(value)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise TypeError(f"session[{key!r}] cannot be stored: {error}") from error
+    return fields
+
+
+def _log_gone() -> None:
+    logger.warning(
+        "a session ended while a request changed it (revoked, expired, or moved to a new ID "
+        "by a concurrent request): the changes were not saved and no cookie was sent"
+    )

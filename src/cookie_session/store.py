@@ -1,0 +1,500 @@
+"""RedisSessionStore: sessions kept in Redis, the cookie carrying only a signed session ID.
+
+The layout, every key starting with ``store_prefix`` (``cookie-session:`` by default)::
+
+    {prefix}session:{id}   a hash: one field per top-level key of the session, holding that
+                           value's JSON; it expires max_age seconds (14 days when max_age is
+                           None) after the session's last write or refresh
+    {prefix}user:{user}    with user_key set: a sorted set of the user's session IDs, each scored
+                           by when it expires (in ms); the set expires with its last session
+
+An ID is 32 bytes from :mod:`secrets` in URL-safe base64 (43 characters, 256 bits), made here and
+never taken from a client. A user is named by the string form of the session's value under
+``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
+
+Every command touches one key, so the layout works on Redis Cluster; the commands of one request
+go out together in a pipeline (one round trip). Two of them are Lua scripts, on one key each,
+because they must decide and write at once: a change to a session is applied only if the session
+still exists (a request that was in flight when its session was revoked, expired or moved must
+not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
+
+redis-py is imported when a store first talks to Redis, never by ``import cookie_session``; any
+error it raises becomes :class:`~cookie_session.SessionStoreUnavailable`, logged at ERROR with the
+operation and the failure but never session data, an ID or a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import re
+import secrets
+import weakref
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pydantic import SecretStr
+
+from cookie_session.exceptions import SessionStoreUnavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from cookie_session.config import SessionConfig
+
+__all__ = [
+    "DEFAULT_LIFETIME",
+    "SESSION_ID_BYTES",
+    "RedisSessionStore",
+    "WriteOutcome",
+    "is_session_id",
+    "redacted_url",
+    "user_name",
+]
+
+logger = logging.getLogger("cookie_session")
+
+SESSION_ID_BYTES: Final = 32
+"""Random bytes in a session ID (256 bits; 128 would already be out of any guesser's reach)."""
+DEFAULT_LIFETIME: Final = 14 * 24 * 60 * 60
+"""Seconds a session lives after its last write when ``max_age`` is None (a browser-session
+cookie still needs its data to end some day)."""
+TIMEOUT_SECONDS: Final = 5.0
+"""How long a connection or a reply may take before the store counts Redis as unavailable,
+unless the URL sets ``socket_timeout`` or ``socket_connect_timeout``; redis-py waits forever."""
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# KEYS[1]: a session's hash. ARGV[1]: "1" to create it, "0" to change it only if it exists;
+# ARGV[2]: its lifetime in ms; ARGV[3]: how many fields to set, then that many field-value pairs,
+# then the fields to delete. Returns 1 once written, 2 when the session is left empty (so gone),
+# 0 when it was already gone.
+_WRITE: Final = """
+if ARGV[1] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then
+    return 0
+end
+local last = 3 + 2 * tonumber(ARGV[3])
+for i = 4, last, 2 do
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for i = last + 1, #ARGV do
+    redis.call('HDEL', KEYS[1], ARGV[i])
+end
+if redis.call('PEXPIRE', KEYS[1], ARGV[2]) == 0 then
+    return 2
+end
+return 1
+"""
+
+# Redis's own clock, in ms: the one clock every application server shares.
+_NOW: Final = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+"""
+
+# KEYS[1]: a user's index. ARGV[1]: a session ID; ARGV[2]: its lifetime in ms. Forgets expired
+# IDs, scores this one with its new expiry and keeps the index until its last session expires.
+_INDEX: Final = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', tonumber(last[2])))
+return 1
+"""
+)
+
+# KEYS[1]: a user's index. Forgets expired IDs and returns the others, soonest expiry first.
+_LIST: Final = _NOW + "return redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+
+T = TypeVar("T")
+
+
+class WriteOutcome(enum.Enum):
+    """What became of a change to an existing session."""
+
+    WRITTEN = 1
+    """Saved; the session lives ``lifetime`` seconds from now."""
+    EMPTIED = 2
+    """Saved, and nothing is left (another request removed the other keys meanwhile)."""
+    GONE = 0
+    """Not saved: the session no longer exists (revoked, expired or moved meanwhile)."""
+
+
+def new_session_id() -> str:
+    """A fresh random session ID."""
+    return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+def is_session_id(text: object) -> bool:
+    """Whether ``text`` has the form of an ID this module makes (it may still be unknown)."""
+    return isinstance(text, str) and _SESSION_ID.fullmatch(text) is not None
+
+
+def user_name(user: object) -> str | None:
+    """The user a session value under ``user_key`` names: a string as it is, ``None`` for no
+    user, anything else as its JSON, so that ``42`` and ``"42"`` are one user."""
+    if user is None or isinstance(user, str):
+        return user
+    return json.dumps(user)
+
+
+def user_of_field(json_text: str | None) -> str | None:
+    """:func:`user_name` of a value stored as ``json_text``, without decoding more than needed."""
+    if json_text is None or json_text == "null":
+        return None
+    if json_text.startswith('"'):
+        name: str = json.loads(json_text)
+        return name
+    return json_text  # numbers, booleans, lists, objects: the JSON is the name
+
+
+def _text(value: bytes | str) -> str:
+    """A reply from Redis as text (redis-py gives bytes unless told to decode)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def redacted_url(url: str) -> str:
+    """``url`` fit to show: its password, and the value of every option in its query string,
+    replaced by ``***``."""
+    parts = urlsplit(url)
+    user_info, at, host = parts.netloc.rpartition("@")
+    if at:
+        user, colon, _ = user_info.partition(":")
+        host = f"{user}{':***' if colon else ''}@{host}"
+    options = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query))
+    return f"{parts.scheme}://{host}{parts.path}{'?' + options if options else ''}"
+
+
+class RedisSessionStore:
+    """Sessions in Redis, for :class:`~cookie_session.SessionMiddleware` (which makes one when
+    ``store_url`` is set) and for the application outside a request (revocation, listing).
+
+    Made with :meth:`from_config`, it uses the same keys as the middleware of that
+    configuration. It connects on first use, once per event loop (so it also works when each
+    request runs in a loop of its own, as in Starlette's ``TestClient`` used without ``with``);
+    :meth:`aclose` closes the connections. Every method raises
+    :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
+    """
+
+    def __init__(
+        self,
+        url: str | SecretStr,
+        *,
+        prefix: str = "cookie-session:",
+        lifetime: int = DEFAULT_LIFETIME,
+        user_key: str | None = None,
+    ) -> None:
+        self._url = url if isinstance(url, SecretStr) else SecretStr(url)
+        self.prefix = prefix
+        """What every key of this store starts with."""
+        self.lifetime = lifetime
+        """Seconds a session lives after its last write or refresh."""
+        self.user_key = user_key
+        """The session key that names the user, if sessions are indexed by user."""
+        self._lifetime_ms = str(lifetime * 1000)
+        parts = urlsplit(self._url.get_secret_value())
+        passwords = [value for name, value in parse_qsl(parts.query) if name == "password"]
+        if parts.password:
+            passwords += [parts.password, unquote(parts.password)]
+        self._passwords = [password for password in passwords if password]
+        self._client: Redis | None = None
+        self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+    @classmethod
+    def from_config(cls, config: SessionConfig) -> RedisSessionStore:
+        """The store of a configuration whose ``store_url`` is set."""
+        if config.store_url is None:
+            raise ValueError("this configuration has no store_url: sessions are in the cookie")
+        return cls(
+            config.store_url,
+            prefix=config.store_prefix,
+            lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
+            user_key=config.user_key,
+        )
+
+    def __repr__(self) -> str:
+        url = redacted_url(self._url.get_secret_value())
+        return f"{type(self).__name__}({url!r}, prefix={self.prefix!r})"
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def session_key(self, session_id: str) -> str:
+        """The Redis key of a session's hash."""
+        return f"{self.prefix}session:{session_id}"
+
+    def user_index_key(self, user: str) -> str:
+        """The Redis key of a user's index of sessions."""
+        return f"{self.prefix}user:{user}"
+
+    # -- the request side: SessionMiddleware ---------------------------------------------------
+
+    async def load(self, session_id: str) -> dict[str, str] | None:
+        """The session's fields (key -> JSON text), or ``None`` when Redis does not know it."""
+
+        async def load(redis: Redis) -> Mapping[bytes | str, bytes | str]:
+            fields: Mapping[bytes | str, bytes | str] = await redis.hgetall(
+                self.session_key(session_id)
+            )
+            return fields
+
+        fields = await self._run("load", load)
+        if not fields:
+            return None
+        return {_text(name): _text(value) for name, value in fields.items()}
+
+    async def create(self, fields: Mapping[str, str], user: str | None) -> str:
+        """Save a new session under a new ID, and index it under ``user``; return the ID."""
+        session_id = new_session_id()
+
+        async def create(redis: Redis) -> None:
+            async with redis.pipeline(transaction=False) as pipe:
+                # The index first: should the pipeline break in between, an index entry without
+                # a session is harmless, a session missing from the index could not be revoked.
+                if user is not None:
+                    self._index(pipe, user, session_id)
+                self._write(pipe, session_id, fields, (), create=True)
+                await pipe.execute()
+
+        await self._run("save", create)
+        return session_id
+
+    async def update(
+        self,
+        session_id: str,
+        changed: Mapping[str, str],
+        removed: Collection[str],
+        user: str | None,
+    ) -> WriteOutcome:
+        """Write the changed fields and delete the removed ones of an existing session, and
+        restart its lifetime; nothing is written if the session is gone."""
+
+        async def update(redis: Redis) -> int:
+            async with redis.pipeline(transaction=False) as pipe:
+                if user is not None:
+                    self._index(pipe, user, session_id)
+                self._write(pipe, session_id, changed, removed, create=False)
+                replies = await pipe.execute()
+            written: int = replies[-1]
+            return written
+
+        return WriteOutcome(await self._run("save", update))
+
+    async def move(
+        self,
+        session_id: str,
+        fields: Mapping[str, str],
+        old_user: str | None,
+        new_user: str | None,
+    ) -> str | None:
+        """Save the session under a new ID and delete the old one (when the user changed: the
+        defence against session fixation); return the new ID, or ``None`` if the old session
+        was gone already (revoked, expired or moved meanwhile), in which case nothing is kept."""
+        new_id = new_session_id()
+
+        async def move(redis: Redis) -> bool:
+            async with redis.pipeline(transaction=False) as pipe:
+                if new_user is not None:
+                    self._index(pipe, new_user, new_id)
+                self._write(pipe, new_id, fields, (), create=True)
+                pipe.delete(self.session_key(session_id))
+                if old_user is not None:
+                    pipe.zrem(self.user_index_key(old_user), session_id)
+                replies = await pipe.execute()
+            deleted = replies[-2] if old_user is not None else replies[-1]
+            if deleted:
+                return True
+            # The old session ended while this request ran: its successor must not outlive it.
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.delete(self.session_key(new_id))
+                if new_user is not None:
+                    pipe.zrem(self.user_index_key(new_user), new_id)
+                await pipe.execute()
+            return False
+
+        return new_id if await self._run("save", move) else None
+
+    async def delete(self, session_id: str, user: str | None) -> None:
+        """Delete a session (it was cleared) and its entry in ``user``'s index."""
+
+        async def delete(redis: Redis) -> None:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.delete(self.session_key(session_id))
+                if user is not None:
+                    pipe.zrem(self.user_index_key(user), session_id)
+                await pipe.execute()
+
+        await self._run("save", delete)
+
+    async def touch(self, session_id: str, user: str | None) -> bool:
+        """Restart a session's lifetime (rolling expiry); ``False`` if it is gone."""
+
+        async def touch(redis: Redis) -> bool:
+            async with redis.pipeline(transaction=False) as pipe:
+                if user is not None:
+                    self._index(pipe, user, session_id)
+                pipe.pexpire(self.session_key(session_id), int(self._lifetime_ms))
+                replies = await pipe.execute()
+            return bool(replies[-1])
+
+        return await self._run("save", touch)
+
+    # -- the application side ------------------------------------------------------------------
+
+    async def revoke(self, session_id: str) -> bool:
+        """Delete one session; ``True`` if it existed. Its next request finds it empty."""
+        if not is_session_id(session_id):
+            return False
+        key = self.session_key(session_id)
+
+        async def revoke(redis: Redis) -> bool:
+            if self.user_key is None:
+                deleted: int = await redis.delete(key)
+                return bool(deleted)
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.hget(key, self.user_key)
+                pipe.delete(key)
+                user_field, deleted = await pipe.execute()
+            user = user_of_field(_text(user_field) if user_field else None)
+            if user is not None:
+                await redis.zrem(self.user_index_key(user), session_id)
+            return bool(deleted)
+
+        return await self._run("revoke", revoke)
+
+    async def revoke_user(self, user: str | int) -> int:
+        """Delete every session of ``user`` ("log out everywhere"); return how many there were.
+
+        Needs ``user_key``: only then are sessions indexed by user.
+        """
+        index = self.user_index_key(self._user_name(user))
+
+        async def revoke_user(redis: Redis) -> int:
+            ids: list[Any] = await redis.zrange(index, 0, -1)
+            if not ids:
+                return 0
+            async with redis.pipeline(transaction=False) as pipe:
+                for session_id in ids:
+                    pipe.delete(self.session_key(_text(session_id)))
+                # Only the IDs read: a session made meanwhile (a new login) keeps its entry.
+                pipe.zrem(index, *ids)
+                replies = await pipe.execute()
+            return sum(replies[:-1])
+
+        return await self._run("revoke", revoke_user)
+
+    async def user_sessions(self, user: str | int) -> list[str]:
+        """The IDs of ``user``'s live sessions, the soonest to expire first.
+
+        Needs ``user_key``. Compare with ``request.session.session_id`` to mark "this device".
+        """
+        index = self.user_index_key(self._user_name(user))
+
+        async def user_sessions(redis: Redis) -> list[str]:
+            listed: list[Any] = await redis.eval(_LIST, 1, index)
+            ids = [_text(session_id) for session_id in listed]
+            if not ids:
+                return []
+            async with redis.pipeline(transaction=False) as pipe:
+                for session_id in ids:
+                    pipe.exists(self.session_key(session_id))
+                exists = await pipe.execute()
+            gone = [session_id for session_id, found in zip(ids, exists, strict=True) if not found]
+            if gone:  # deleted without going through this store
+                await redis.zrem(index, *gone)
+            return [session_id for session_id in ids if session_id not in gone]
+
+        return await self._run("list", user_sessions)
+
+    async def ping(self) -> None:
+        """Check that Redis answers."""
+
+        async def ping(redis: Redis) -> None:
+            await redis.ping()
+
+        await self._run("ping", ping)
+
+    async def aclose(self) -> None:
+        """Close the connections to Redis; the store connects again if used later."""
+        client, self._client, self._client_loop = self._client, None, None
+        if client is not None:
+            await client.aclose()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _user_name(self, user: str | int) -> str:
+        if self.user_key is None:
+            raise RuntimeError(
+                "sessions are indexed by user only when user_key is set "
+                "(SESSION_USER_KEY, the session key that holds the signed-in user)"
+            )
+        name = user_name(user)
+        assert name is not None  # only None names no user
+        return name
+
+    def _write(
+        self,
+        pipe: Any,
+        session_id: str,
+        changed: Mapping[str, str],
+        removed: Collection[str],
+        *,
+        create: bool,
+    ) -> None:
+        pairs = [text for field in changed.items() for text in field]
+        pipe.eval(
+            _WRITE,
+            1,
+            self.session_key(session_id),
+            "1" if create else "0",
+            self._lifetime_ms,
+            len(changed),
+            *pairs,
+            *removed,
+        )
+
+    def _index(self, pipe: Any, user: str, session_id: str) -> None:
+        pipe.eval(_INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)
+
+    def _redis(self) -> Redis:
+        """This event loop's client (redis-py's connections belong to the loop that made them)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
+            from redis.asyncio import Redis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            self._client = Redis.from_url(
+                self._url.get_secret_value(),
+                socket_timeout=TIMEOUT_SECONDS,
+                socket_connect_timeout=TIMEOUT_SECONDS,
+                # Once, at once: a pooled connection may have died with a Redis restart.
+                retry=Retry(NoBackoff(), 1),
+            )
+            self._client_loop = weakref.ref(loop)
+        return self._client
+
+    async def _run(self, operation: str, work: Callable[[Redis], Awaitable[T]]) -> T:
+        from redis.exceptions import ConnectionError, RedisError, TimeoutError
+
+        try:
+            return await work(self._redis())
+        except (RedisError, OSError) as error:
+            if isinstance(error, ConnectionError | TimeoutError | OSError):
+                failure, cause = self._hide(f"{type(error).__name__}: {error}"), error
+            else:
+                # An error reply: its code only, as the rest might quote a command's arguments.
+                code = str(error).split(" ", 1)[0] or "error"
+                failure, cause = f"{type(error).__name__}: {self._hide(code)}", None
+            logger.error("session store unavailable: %s failed: %s", operation, failure)
+            raise SessionStoreUnavailable(operation, failure) from cause
+
+    def _hide(self, text: str) -> str:
+        """``text`` without the URL's password (no redis-py message is known to quote it)."""
+        for password in self._passwords:
+            text = text.replace(password, "***")
+        return text

@@ -1,0 +1,154 @@
+"""A private ``redis-server`` for the tests of the Redis store.
+
+Each one listens on 127.0.0.1 on a free port, keeps its files in a temporary directory and
+persists nothing (``--save '' --appendonly no``); it is stopped by its process ID. Debian's
+``redis-server`` package provides the binary (``scripts/test`` installs it when it runs as
+root). Without it the tests that need a server skip, except under ``CI=true``, where they fail:
+a skipped test proves nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def redis_server_binary() -> str:
+    """The path of ``redis-server``; a skip (a failure in CI) when it is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not installed (Debian package 'redis-server')"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: this test must run)")
+        pytest.skip(reason)
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """One redis-server process, restartable on the same port with the same options."""
+
+    def __init__(self, directory: Path, *options: str) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.options = options
+        self._process: subprocess.Popen[bytes] | None = None
+        self._starts = 0
+
+    @property
+    def url(self) -> str:
+        """A ``store_url`` that reaches this server (database 0)."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        """A synchronous client, for tests to look at what the store wrote."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=STOP_TIMEOUT)
+
+    def start(self) -> None:
+        """Start the server and return once it answers PING."""
+        self._starts += 1
+        log_path = self.directory / f"redis-{self.port}-{self._starts}.log"
+        command = [
+            redis_server_binary(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            *self.options,
+        ]  # fmt: skip
+        with log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._process = None
+                pytest.fail(f"redis-server exited during start-up:\n{log_path.read_text()}")
+            if self._answers():
+                return
+            time.sleep(0.02)
+        self.stop()
+        pytest.fail(f"redis-server not ready after {START_TIMEOUT} s:\n{log_path.read_text()}")
+
+    def _answers(self) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(1.0)
+            try:
+                probe.connect(("127.0.0.1", self.port))
+                probe.sendall(b"PING\r\n")
+                reply = probe.recv(64)
+            except OSError:
+                return False
+        # +PONG, or -NOAUTH from a server that wants a password: either way it is up.
+        return reply.startswith((b"+PONG", b"-NOAUTH"))
+
+    def stop(self) -> None:
+        """Stop the server by its process ID: politely, then by force."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT)
+
+    def flush(self) -> None:
+        """Forget every key and every command counted so far."""
+        client = self.client()
+        try:
+            client.flushall()
+            client.config_resetstat()
+        finally:
+            client.close()
+
+
+@contextlib.contextmanager
+def running_redis_server(directory: Path, *options: str) -> Iterator[RedisServer]:
+    """A started :class:`RedisServer`, stopped on the way out."""
+    server = RedisServer(directory, *options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+HANDSHAKE = frozenset({"hello", "client|setinfo", "select"})
+"""What redis-py sends on a new connection, before any command of the store's."""
+
+
+def command_counts(client: redis.Redis) -> dict[str, int]:
+    """Calls per command since the last ``CONFIG RESETSTAT``, from ``INFO commandstats``,
+    leaving out the INFO and CONFIG RESETSTAT calls that counting takes."""
+    stats = client.info("commandstats")
+    return {
+        name.removeprefix("cmdstat_"): int(entry["calls"])
+        for name, entry in stats.items()
+        if name not in ("cmdstat_info", "cmdstat_config|resetstat")
+    }

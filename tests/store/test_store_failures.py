@@ -1,0 +1,223 @@
+"""Redis down or failing: SessionStoreUnavailable reaches the application, is counted and logged
+at ERROR without data, and is never taken for an empty session or a saved one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from conftest import SECRET
+from cookie_session import RedisSessionStore, SessionConfig, SessionMiddleware, get_session
+from cookie_session.exceptions import SessionStoreUnavailable
+from redis_server import RedisServer, running_redis_server
+
+from .conftest import id_in, session_cookie, session_key, store_app, with_cookie
+
+PASSWORD = "LEAKCHECK-redis-password-5f3a9c"
+NOTE = "LEAKCHECK-session-data"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, with a password, which the test may stop."""
+    with running_redis_server(tmp_path, "--requirepass", PASSWORD) as server:
+        yield server
+
+
+def url_of(server: RedisServer, password: str = PASSWORD) -> str:
+    return f"redis://:{password}@127.0.0.1:{server.port}/0"
+
+
+def started_session(app: SessionMiddleware) -> str:
+    """A session holding NOTE, made through ``app``; its cookie."""
+    with TestClient(app) as client:
+        response = client.post("/set", json={"note": NOTE})
+    cookie = session_cookie(response)
+    assert cookie
+    return cookie
+
+
+def assert_nothing_secret_in(text: str, cookie: str) -> None:
+    assert PASSWORD not in text
+    assert NOTE not in text
+    assert id_in(cookie) not in text
+
+
+def test_load_with_redis_down_raises_instead_of_an_empty_session(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled: list[object] = []
+
+    async def handler(request: Request) -> JSONResponse:
+        handled.append(dict(get_session(request)))
+        return JSONResponse({})
+
+    app = store_app(url_of(private_redis))
+    cookie = started_session(app)
+    private_redis.stop()
+    down = SessionMiddleware(Starlette(routes=[Route("/", handler)]), config=app.config)
+
+    with (
+        caplog.at_level(logging.DEBUG),
+        TestClient(down) as client,
+        pytest.raises(SessionStoreUnavailable) as raised,
+    ):
+        client.get("/", headers=with_cookie(cookie))
+
+    assert handled == []  # the application never saw an empty session
+    assert raised.value.operation == "load"
+    assert "ConnectionError" in raised.value.failure
+    assert down.stats().store_errors == 1
+    [record] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert record.name == "cookie_session"
+    assert "load failed" in record.getMessage()
+    assert_nothing_secret_in(caplog.text + str(raised.value), cookie)
+
+
+def test_redis_down_is_a_500_and_sends_no_cookie(private_redis: RedisServer) -> None:
+    app = store_app(url_of(private_redis))
+    cookie = started_session(app)
+    private_redis.stop()
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/show", headers=with_cookie(cookie))
+
+    assert response.status_code == 500
+    assert "set-cookie" not in response.headers
+
+
+def test_requests_without_a_session_cookie_still_succeed_with_redis_down(
+    private_redis: RedisServer,
+) -> None:
+    app = store_app(url_of(private_redis))
+    private_redis.stop()
+
+    with TestClient(app) as client:
+        shown = client.get("/show")
+        untouched = client.get("/noop")
+
+    assert (shown.status_code, shown.json()) == (200, {"data": {}, "session_id": None})
+    assert untouched.status_code == 200
+    assert app.stats().store_errors == 0
+
+
+def test_failed_write_is_never_reported_as_done(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def write_while_redis_stops(request: Request) -> PlainTextResponse:
+        session = get_session(request)
+        private_redis.stop()  # after the session was read, before it is saved
+        session["note"] = NOTE + "-changed"
+        return PlainTextResponse("saved")
+
+    config = store_app(url_of(private_redis)).config
+    cookie = started_session(store_app(url_of(private_redis)))
+    app = SessionMiddleware(Starlette(routes=[Route("/", write_while_redis_stops)]), config=config)
+
+    with caplog.at_level(logging.ERROR), TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/", headers=with_cookie(cookie))
+
+    assert response.status_code == 500
+    assert response.text != "saved"
+    assert "set-cookie" not in response.headers
+    assert app.stats().store_errors == 1
+    assert "save failed" in caplog.text
+    assert_nothing_secret_in(caplog.text, cookie)
+
+
+def test_store_recovers_when_redis_comes_back(private_redis: RedisServer) -> None:
+    app = store_app(url_of(private_redis))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/set", json={"n": 1}).status_code == 200
+        private_redis.stop()
+        assert client.get("/show").status_code == 500
+        private_redis.start()  # empty: nothing was persisted
+        shown = client.get("/show")
+        written = client.post("/set", json={"n": 2})
+
+    assert (shown.status_code, shown.json()["data"]) == (200, {})
+    assert written.status_code == 200
+    assert session_cookie(written)
+
+
+def test_wrong_password_is_unavailable_and_never_shown(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "LEAKCHECK-wrong-password-77d1"
+    app = store_app(url_of(private_redis, password=wrong))
+    cookie = started_session(store_app(url_of(private_redis)))
+
+    with (
+        caplog.at_level(logging.DEBUG),
+        TestClient(app) as client,
+        pytest.raises(SessionStoreUnavailable) as raised,
+    ):
+        client.get("/show", headers=with_cookie(cookie))
+
+    text = caplog.text + str(raised.value) + repr(raised.value)
+    assert "AuthenticationError" in text
+    assert wrong not in text
+    assert_nothing_secret_in(text, cookie)
+
+
+def test_error_reply_names_its_code_only(
+    store_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = store_app(store_url)
+    cookie = started_session(app)
+    redis_client.set(session_key(id_in(cookie)), NOTE)  # not a hash any more
+
+    with (
+        caplog.at_level(logging.ERROR),
+        TestClient(app) as client,
+        pytest.raises(SessionStoreUnavailable) as raised,
+    ):
+        client.get("/show", headers=with_cookie(cookie))
+
+    assert raised.value.failure == "ResponseError: WRONGTYPE"
+    assert NOTE not in caplog.text
+
+
+def test_stored_value_that_is_not_json_is_unavailable(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = store_app(store_url)
+    cookie = started_session(app)
+    redis_client.hset(session_key(id_in(cookie)), "note", "{not json")
+
+    with TestClient(app) as client, pytest.raises(SessionStoreUnavailable, match="not JSON"):
+        client.get("/show", headers=with_cookie(cookie))
+
+    assert app.stats().store_errors == 1
+
+
+@pytest.mark.anyio
+async def test_store_methods_raise_when_redis_is_down(private_redis: RedisServer) -> None:
+    config = SessionConfig(secret_key=SECRET, store_url=url_of(private_redis), user_key="user")
+    store = RedisSessionStore.from_config(config)
+    await store.ping()
+    private_redis.stop()
+
+    calls: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: store.revoke_user("alice"), "revoke"),
+        (lambda: store.revoke("A" * 43), "revoke"),
+        (lambda: store.user_sessions("alice"), "list"),
+        (store.ping, "ping"),
+    ]
+    try:
+        for call, operation in calls:
+            with pytest.raises(SessionStoreUnavailable) as raised:
+                await call()
+            assert raised.value.operation == operation
+            assert PASSWORD not in str(raised.value)
+    finally:
+        await store.aclose()

@@ -1,0 +1,486 @@
+"""Sessions in Redis through real ASGI requests: what the cookie carries, when Redis is asked,
+what is written, and how long it lives."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gc
+import json
+from typing import Any
+
+import httpx2
+import pytest
+import redis
+from pydantic import BaseModel, ConfigDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from conftest import OTHER_SECRET, SECRET
+from cookie_session import SessionCodec, SessionMiddleware, TypedSession, get_session
+from cookie_session.store import DEFAULT_LIFETIME, SESSION_ID_BYTES
+from redis_server import HANDSHAKE, command_counts
+
+from .conftest import (
+    MakeClient,
+    cookie_data,
+    id_cookie,
+    id_in,
+    session_cookie,
+    session_key,
+    signed_cookie,
+    store_app,
+    stored,
+    with_cookie,
+)
+
+NOTE = "a note that must stay on the server"
+
+
+def start_session(client: TestClient, data: dict[str, Any]) -> str:
+    """Write ``data`` into a new session; return its ID."""
+    response = client.post("/set", json=data)
+    cookie = session_cookie(response)
+    assert cookie
+    return id_in(cookie)
+
+
+# -- the cookie ------------------------------------------------------------------------------
+
+
+def test_cookie_carries_only_a_signed_session_id(client: TestClient) -> None:
+    response = client.post("/set", json={"note": NOTE, "n": 1})
+
+    cookie = session_cookie(response)
+    assert cookie
+    assert list(cookie_data(cookie)) == ["sid"]
+    payload = base64.b64decode(cookie.split(".")[0])
+    assert b"note" not in payload
+    assert NOTE.encode() not in payload
+
+
+def test_session_id_is_256_random_bits_and_new_for_each_session(make_client: MakeClient) -> None:
+    ids = {start_session(make_client(), {"n": 1}) for _ in range(5)}
+
+    assert len(ids) == 5
+    for session_id in ids:
+        assert len(base64.urlsafe_b64decode(session_id + "=")) == SESSION_ID_BYTES == 32
+
+
+def test_session_is_stored_under_the_prefix_one_field_per_key(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    client = make_client(store_prefix="app1:")
+
+    session_id = start_session(client, {"note": NOTE, "cart": [1, 2]})
+
+    assert redis_client.keys("*") == [f"app1:session:{session_id}".encode()]
+    fields = redis_client.hgetall(f"app1:session:{session_id}")
+    assert fields == {b"note": json.dumps(NOTE).encode(), b"cart": b"[1, 2]"}
+
+
+def test_session_id_is_on_the_session_once_saved(client: TestClient) -> None:
+    first = client.post("/set", json={"n": 1}).json()
+    cookie_id = id_in(client.cookies["session"])
+
+    second = client.get("/show").json()
+
+    assert first["session_id"] is None  # a session not yet saved has no ID
+    assert second["session_id"] == cookie_id
+
+
+def test_session_reads_back_what_was_written(client: TestClient) -> None:
+    data = {"user": "alice", "n": 1, "cart": [1, {"sku": "é"}], "flag": None}
+    client.post("/set", json=data)
+
+    assert client.get("/show").json()["data"] == data
+
+
+def test_session_larger_than_a_cookie_can_hold(client: TestClient) -> None:
+    big = "x" * 20_000
+
+    response = client.post("/set", json={"big": big})
+
+    cookie = session_cookie(response)
+    assert cookie is not None
+    assert len(cookie) < 200
+    assert client.get("/peek", params={"key": "big"}).json() == {"value": big}
+
+
+def test_nested_change_is_saved(client: TestClient) -> None:
+    client.get("/append", params={"item": "apple"})
+    client.get("/append", params={"item": "pear"})
+
+    assert client.get("/show").json()["data"] == {"cart": ["apple", "pear"]}
+
+
+def test_two_middleware_instances_share_sessions(make_client: MakeClient) -> None:
+    host_a, host_b = make_client(), make_client()
+    session_id = start_session(host_a, {"n": 1})
+    cookie = host_a.cookies["session"]
+
+    response = host_b.post("/set", json={"m": 2}, headers=with_cookie(cookie))
+
+    assert response.json()["session_id"] == session_id
+    assert host_a.get("/show").json()["data"] == {"n": 1, "m": 2}
+
+
+class Cart(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    items: list[str] = []
+
+
+def test_typed_session_works_unchanged(store_url: str) -> None:
+    cart = TypedSession(Cart, key="cart")
+
+    async def add(request: Request) -> JSONResponse:
+        model = cart.load(request)
+        model.items.append(request.query_params["item"])
+        return JSONResponse({"items": model.items})
+
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/add", add)]), secret_key=SECRET, store_url=store_url
+    )
+    with TestClient(app) as client:
+        client.get("/add", params={"item": "a"})
+        response = client.get("/add", params={"item": "b"})
+
+    assert response.json() == {"items": ["a", "b"]}
+
+
+def test_websocket_gets_the_stored_session(client: TestClient) -> None:
+    client.post("/set", json={"n": 7})
+
+    with client.websocket_connect("/ws") as websocket:
+        assert websocket.receive_json() == {"n": 7}
+
+
+def test_value_json_cannot_hold_is_a_type_error_naming_its_key(store_url: str) -> None:
+    async def bad(request: Request) -> JSONResponse:
+        get_session(request)["when"] = {1, 2}
+        return JSONResponse({})
+
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/", bad)]), secret_key=SECRET, store_url=store_url
+    )
+    with TestClient(app) as client, pytest.raises(TypeError, match=r"session\['when'\]"):
+        client.get("/")
+
+
+# -- when Redis is asked ---------------------------------------------------------------------
+
+
+def test_request_without_a_session_cookie_never_touches_redis(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    response = client.get("/show")
+
+    assert response.json() == {"data": {}, "session_id": None}
+    assert command_counts(redis_client) == {}
+
+
+def test_forged_id_is_refused_before_any_redis_call(
+    make_client: MakeClient, store_url: str, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(make_client(), {"user": "alice"})
+    redis_client.config_resetstat()
+    forged = id_cookie(session_id, secret=OTHER_SECRET)  # the right ID, signed by another key
+    app = store_app(store_url)
+    attacker = make_client(app)
+
+    response = attacker.get("/show", headers=with_cookie(forged))
+
+    assert response.json() == {"data": {}, "session_id": None}
+    assert command_counts(redis_client) == {}
+    assert app.stats().cookies_rejected["signature"] == 1
+
+
+def test_tampered_cookie_is_refused_before_any_redis_call(
+    client: TestClient, make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    start_session(client, {"user": "alice"})
+    cookie = client.cookies["session"]
+    redis_client.config_resetstat()
+    payload, timestamp, signature = cookie.split(".")
+    tampered = f"{payload}.{timestamp}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+
+    response = make_client().get("/show", headers=with_cookie(tampered))
+
+    assert response.json()["data"] == {}
+    assert command_counts(redis_client) == {}
+
+
+def test_expired_cookie_is_refused_before_any_redis_call(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(make_client(max_age=60), {"n": 1})
+    redis_client.config_resetstat()
+
+    response = make_client(max_age=60).get(
+        "/show", headers=with_cookie(id_cookie(session_id, seconds_ago=61))
+    )
+
+    assert response.json()["data"] == {}
+    assert command_counts(redis_client) == {}
+
+
+def test_cookie_session_data_is_not_taken_as_a_stored_session(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    # A validly signed cookie from before the store was set up: its data is not taken over.
+    response = client.get("/show", headers=with_cookie(signed_cookie({"user": "alice"})))
+
+    assert response.json()["data"] == {}
+    assert command_counts(redis_client) == {}
+
+
+def test_cookie_signed_with_a_fallback_key_loads_and_is_signed_again(
+    make_client: MakeClient,
+) -> None:
+    session_id = start_session(make_client(), {"n": 1})
+    rotated = make_client(secret_key=OTHER_SECRET, secret_key_fallbacks=[SECRET])
+
+    response = rotated.get("/peek", params={"key": "n"}, headers=with_cookie(id_cookie(session_id)))
+
+    assert response.json() == {"value": 1}
+    cookie = session_cookie(response)
+    assert cookie is not None
+    assert cookie_data(cookie, secret=OTHER_SECRET) == {"sid": session_id}
+
+
+def test_read_only_request_costs_one_read_and_writes_nothing(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    start_session(client, {"n": 1, "cart": [1]})
+    redis_client.config_resetstat()
+
+    response = client.get("/show")  # dict(session) hands out the list: judged by content
+
+    assert response.json()["data"] == {"n": 1, "cart": [1]}
+    assert session_cookie(response) is None
+    assert command_counts(redis_client) == {"hgetall": 1}
+
+
+def test_untouched_session_writes_nothing(client: TestClient, redis_client: redis.Redis) -> None:
+    start_session(client, {"n": 1})
+    redis_client.config_resetstat()
+
+    response = client.get("/noop")
+
+    assert session_cookie(response) is None
+    assert "vary" not in response.headers
+    assert command_counts(redis_client) == {"hgetall": 1}
+
+
+def test_value_written_back_unchanged_writes_nothing(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    start_session(client, {"n": 1})
+    redis_client.config_resetstat()
+
+    response = client.get("/same", params={"key": "n"})
+
+    assert session_cookie(response) is None
+    assert command_counts(redis_client) == {"hgetall": 1}
+    assert response.headers["vary"] == "Cookie"
+
+
+# -- what is written -------------------------------------------------------------------------
+
+
+def test_only_the_changed_key_is_written(
+    client: TestClient, store_url: str, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(client, {"a": 1, "b": 1})
+    key = session_key(session_id)
+
+    async def change_b(request: Request) -> JSONResponse:
+        session = get_session(request)
+        redis_client.hset(key, "a", "2")  # another request's change, after this one read "a"
+        session["b"] = session["b"] + 1
+        return JSONResponse({})
+
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/", change_b)]), secret_key=SECRET, store_url=store_url
+    )
+    with TestClient(app) as other:
+        response = other.get("/", headers=with_cookie(client.cookies["session"]))
+
+    assert response.status_code == 200
+    assert stored(redis_client, session_id) == {"a": 2, "b": 2}
+
+
+def test_removed_key_is_deleted_and_the_others_kept(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(client, {"a": 1, "b": 2})
+
+    client.post("/remove", json=["a"])
+
+    assert stored(redis_client, session_id) == {"b": 2}
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_changing_different_keys_both_keep_their_change(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    both_loaded = asyncio.Barrier(2)
+
+    async def set_one(request: Request) -> JSONResponse:
+        session = get_session(request)
+        await both_loaded.wait()  # each request has read the session before either writes
+        session[request.query_params["key"]] = request.query_params["value"]
+        return JSONResponse({})
+
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/set-one", set_one)]), secret_key=SECRET, store_url=store_url
+    )
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with asyncio.TaskGroup() as requests:  # the first request makes the session
+            requests.create_task(client.get("/set-one", params={"key": "start", "value": "1"}))
+            requests.create_task(both_loaded.wait())
+        await asyncio.gather(
+            client.get("/set-one", params={"key": "theme", "value": "dark"}),
+            client.get("/set-one", params={"key": "lang", "value": "fr"}),
+        )
+    session_id = id_in(client.cookies["session"])
+
+    assert stored(redis_client, session_id) == {"start": "1", "theme": "dark", "lang": "fr"}
+
+
+def test_clear_deletes_the_data_and_the_cookie(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(client, {"n": 1})
+
+    response = client.get("/clear")
+
+    assert session_cookie(response) == ""
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert redis_client.exists(session_key(session_id)) == 0
+    assert client.get("/show").json()["data"] == {}
+
+
+def test_replacing_the_session_with_an_empty_dict_deletes_it(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(client, {"n": 1})
+
+    response = client.get("/replace-empty")
+
+    assert session_cookie(response) == ""
+    assert redis_client.exists(session_key(session_id)) == 0
+
+
+def test_unknown_id_gives_an_empty_session_and_a_new_id_on_write(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    old_id = start_session(client, {"n": 1})
+    redis_client.delete(session_key(old_id))  # expired, or revoked
+
+    shown = client.get("/show").json()
+    response = client.post("/set", json={"m": 1})
+
+    assert shown == {"data": {}, "session_id": None}
+    cookie = session_cookie(response)
+    assert cookie is not None
+    new_id = id_in(cookie)
+    assert new_id != old_id
+    assert redis_client.exists(session_key(old_id)) == 0
+    assert stored(redis_client, new_id) == {"m": 1}
+
+
+def test_id_a_client_chose_is_never_adopted(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    # Even validly signed (a leaked signature, an ID from another deployment), an ID the store
+    # does not know is never written under.
+    chosen = "A" * 43
+
+    response = make_client().post("/set", json={"n": 1}, headers=with_cookie(id_cookie(chosen)))
+
+    cookie = session_cookie(response)
+    assert cookie is not None
+    assert id_in(cookie) != chosen
+    assert redis_client.exists(session_key(chosen)) == 0
+
+
+# -- how long it lives -----------------------------------------------------------------------
+
+
+def test_data_expires_max_age_after_the_last_write(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    client = make_client(max_age=3600)
+    session_id = start_session(client, {"n": 1})
+    redis_client.pexpire(session_key(session_id), 5_000)
+
+    client.post("/set", json={"n": 2})
+
+    assert 3_590_000 < redis_client.pttl(session_key(session_id)) <= 3_600_000
+
+
+def test_browser_session_cookie_keeps_its_data_14_days(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    response = make_client(max_age=None).post("/set", json={"n": 1})
+
+    assert "Max-Age" not in response.headers["set-cookie"]
+    session_id = id_in(session_cookie(response) or "")
+    ttl = redis_client.pttl(session_key(session_id))
+    assert DEFAULT_LIFETIME * 1000 - 10_000 < ttl <= DEFAULT_LIFETIME * 1000
+
+
+def test_refresh_after_extends_the_data_and_signs_the_cookie_again(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    client = make_client(max_age=600, refresh_after=60)
+    session_id = start_session(client, {"n": 1})
+    redis_client.pexpire(session_key(session_id), 5_000)
+
+    response = make_client(max_age=600, refresh_after=60).get(
+        "/noop", headers=with_cookie(id_cookie(session_id, seconds_ago=61))
+    )
+
+    assert 590_000 < redis_client.pttl(session_key(session_id)) <= 600_000
+    cookie = session_cookie(response)
+    assert cookie is not None
+    assert id_in(cookie) == session_id
+    assert cookie_age(cookie) < 5
+
+
+def test_young_cookie_is_not_refreshed(make_client: MakeClient, redis_client: redis.Redis) -> None:
+    client = make_client(max_age=600, refresh_after=60)
+    session_id = start_session(client, {"n": 1})
+    redis_client.pexpire(session_key(session_id), 5_000)
+    redis_client.config_resetstat()
+
+    response = make_client(max_age=600, refresh_after=60).get(
+        "/noop", headers=with_cookie(id_cookie(session_id, seconds_ago=59))
+    )
+
+    counts = command_counts(redis_client)
+    assert {name: counts[name] for name in counts.keys() - HANDSHAKE} == {"hgetall": 1}
+    assert session_cookie(response) is None
+    assert redis_client.pttl(session_key(session_id)) <= 5_000
+
+
+def cookie_age(cookie: str) -> int:
+    codec = SessionCodec([SECRET], max_age=None)
+    return codec.age(codec.verify(cookie).signed_at)
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_each_request_in_an_event_loop_of_its_own_works(store_url: str) -> None:
+    client = TestClient(store_app(store_url))  # without `with`: a new event loop per request
+
+    client.post("/set", json={"n": 1})
+    client.post("/set", json={"m": 2})
+
+    assert client.get("/show").json()["data"] == {"n": 1, "m": 2}
+    gc.collect()  # the finished loops' connections are dropped here, their warnings ignored
