@@ -16,7 +16,8 @@ import pytest
 from conftest import OTHER_SECRET, SECRET
 from cookie_session import CookieRejected, SealedCodec, SessionCodec
 
-from .conftest import Server, Setting, StartServer
+from .conftest import Setting, StartServer
+from .test_scale_out import RotationLog, _peek_everywhere, _visit_every_server
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -83,35 +84,11 @@ def test_one_server_switches_a_read_only_clients_cookie_to_encrypted_and_back(
 
 
 @dataclass
-class RolloutLog:
+class RolloutLog(RotationLog):
     """What the clients saw while encryption was switched on, the key rotated, then off."""
 
-    counts: dict[int, list[int]] = field(default_factory=dict)
-    """Each writing client's count, as every server answered it, in order."""
-    read_counts: list[int] = field(default_factory=list)
-    """The count the reading client's session held at each of its visits."""
     cookies_after: dict[str, list[str]] = field(default_factory=dict)
     """Every client's cookie once a step reached every server."""
-    stale_before: list[dict[str, object]] = field(default_factory=list)
-    stale_after: list[dict[str, object]] = field(default_factory=list)
-    """What each server made of a cookie sealed with the old key alone, before and after."""
-
-
-def _visit_every_server(
-    writers: list[httpx2.Client], reader: httpx2.Client, servers: list[Server], log: RolloutLog
-) -> None:
-    for server in servers:
-        for number, writer in enumerate(writers):
-            count = writer.get(f"{server.url}/counter").json()["count"]
-            log.counts.setdefault(number, []).append(count)
-        log.read_counts.append(reader.get(f"{server.url}/peek").json().get("count", 0))
-
-
-def _peek_everywhere(cookie: str, servers: list[Server]) -> list[dict[str, object]]:
-    return [
-        httpx2.get(f"{server.url}/peek", headers={"cookie": f"session={cookie}"}).json()
-        for server in servers
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +109,9 @@ def rollout(start_server: StartServer) -> RolloutLog:
             log.cookies_after[step] = [client.cookies["session"] for client in clients]
             if step == "encrypt":
                 stale_cookie = writers[0].cookies["session"]  # sealed with the old key only
-                log.stale_before = _peek_everywhere(stale_cookie, servers)
+                log.stale_session_before = _peek_everywhere(stale_cookie, servers)
             if step.startswith("3:"):
-                log.stale_after = _peek_everywhere(stale_cookie, servers)
+                log.stale_session_after = _peek_everywhere(stale_cookie, servers)
     finally:
         for client in clients:
             client.close()
@@ -174,8 +151,8 @@ def test_promotion_re_seals_every_visiting_clients_cookie_with_the_new_key(
 
 
 def test_cookie_sealed_only_with_the_removed_key_is_refused(rollout: RolloutLog) -> None:
-    assert [session.get("count") for session in rollout.stale_before] == [2 + 2 * 2] * 2
-    assert rollout.stale_after == [{}, {}]
+    assert [session.get("count") for session in rollout.stale_session_before] == [2 + 2 * 2] * 2
+    assert rollout.stale_session_after == [{}, {}]
 
 
 def test_switching_encryption_off_signs_every_visiting_clients_cookie_again(
