@@ -234,8 +234,8 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
     "domain": st.from_regex(r"\.?[a-z0-9-]{1,10}(\.[a-z]{2,5}){0,2}", fullmatch=True),
     "partitioned": st.sampled_from(["true", "false", "1", "n"]),
     "store_url": st.from_regex(
-        r"(redis|rediss|unix|http|)://([a-z]*:[^@/ ]*@)?[a-z0-9.\[\]:-]*"  # who and where
-        r"(/[0-9a-z]*)?(\?[a-z_]+=[^&]*)?",  # the database, an option
+        r"(redis|rediss|unix|http|)://([a-z]*:[^@/ \x00]*@)?[a-z0-9.\[\]:-]*"  # who and where
+        r"(/[0-9a-z]*)?(\?[a-z_]+=[^&\x00]*)?",  # the database, an option (no NUL: environ)
         fullmatch=True,
     ),
     "store_prefix": st.text(_env_characters, max_size=10),
