@@ -17,7 +17,6 @@ from starlette.testclient import TestClient
 
 from conftest import SECRET
 from cookie_session import SessionCodec, SessionConfig, SessionMiddleware, SessionTooLarge
-from cookie_session.codec import VerifiedCookie
 from cookie_session.exceptions import CookieTooLarge
 
 # -- incoming cookies: at most 4096 bytes -------------------------------------------------------
@@ -47,37 +46,6 @@ def test_incoming_cookie_of_4097_bytes_is_refused_as_too_large() -> None:
 
     with pytest.raises(CookieTooLarge, match="4097 bytes"):
         codec.verify(cookie_of_4096_bytes() + "A")
-
-
-# -- the decoded-form cache: the latest 1024 cookies ---------------------------------------------
-
-
-def verify_distinct_cookies(count: int) -> tuple[SessionCodec, list[str], list[VerifiedCookie]]:
-    """A codec that verified ``count`` different cookies in turn, the cookies and the results.
-
-    A cookie found in the cache hands back the very JSON text its first verification produced;
-    one decoded afresh comes with a new string.
-    """
-    codec = SessionCodec([SECRET], max_age=None)
-    cookies = [codec.encode({"visitor": number}) for number in range(count)]
-    return codec, cookies, [codec.verify(cookie) for cookie in cookies]
-
-
-def test_decoded_cache_still_holds_the_latest_1024_of_1025_cookies() -> None:
-    codec, cookies, first = verify_distinct_cookies(1025)
-
-    held = [
-        codec.verify(cookie).json_text is verified.json_text
-        for cookie, verified in zip(cookies[1:], first[1:], strict=True)
-    ]
-
-    assert held == [True] * 1024
-
-
-def test_decoded_cache_has_forgotten_the_oldest_of_1025_cookies() -> None:
-    codec, cookies, first = verify_distinct_cookies(1025)
-
-    assert codec.verify(cookies[0]).json_text is not first[0].json_text
 
 
 # -- Set-Cookie: at most 4096 bytes, name and attributes included --------------------------------

@@ -28,15 +28,14 @@ import binascii
 import hashlib
 import hmac
 import json
-import json.scanner
-import marshal
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
+import msgspec
 from itsdangerous import TimestampSigner
 from itsdangerous.encoding import base64_encode, int_to_bytes
+from pybase64 import b64decode as _fast_b64decode
 
 from cookie_session.exceptions import (
     CookieDecryptionFailed,
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLOCK_SKEW_SECONDS",
-    "DECODED_CACHE_SIZE",
     "MAX_COOKIE_BYTES",
     "SEALED_MARK",
     "SIGNATURE_LENGTH",
@@ -82,12 +80,9 @@ SEALED_MARK: Final = b"~"
 """The first character of every encrypted cookie: in no base64 alphabet, so never the first
 character of a signed one, and still a valid cookie character."""
 
-DECODED_CACHE_SIZE: Final = 1024
-"""How many verified payloads :class:`SessionCodec` keeps in decoded form."""
-
-# json.dumps()/json.loads() with their defaults (Starlette's exact form), minus the per-call
-# set-up of the pure-Python wrappers: the C scanner and encoder, built once.
-_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed wants the scanner class as context
+_fast_json_decode = msgspec.json.Decoder().decode
+# json.dumps() with its defaults (Starlette's exact form), minus the per-call set-up of the
+# pure-Python wrapper: the C encoder, built once.
 _encode_json = json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # C accelerator, not in the stubs
     None,  # no circular-reference bookkeeping: a cycle ends in RecursionError instead
     json.JSONEncoder().default,
@@ -157,11 +152,9 @@ class SessionCodec:
     ``secret_keys`` holds the current key first, then the fallbacks, which are only ever used to
     verify. ``max_age`` (seconds, or ``None`` for no limit) is enforced on the signing time.
 
-    Browsers send the same cookie again and again until it changes, so the codec remembers the
-    decoded form of the last :data:`DECODED_CACHE_SIZE` payloads it verified, keyed by their
-    signature. Every request is still verified in full (signature and age); what is saved is
-    parsing the JSON again: a fresh copy of the data is made from a ``marshal`` snapshot, which
-    is several times faster than ``json.loads`` for the same structure.
+    Every cookie is verified and decoded in full, every time: no per-cookie cache (a site with
+    many visitors sees mostly cookies it has not decoded yet, and msgspec reads a 2 KB session
+    in about the time a cached copy took to restore; docs/performance.md has the figures).
 
     It also opens encrypted cookies (:class:`~cookie_session.sealed.SealedCodec`'s, for the
     cookie called ``cookie_name``) when ``cryptography`` is installed, with ``other_format`` set:
@@ -171,7 +164,6 @@ class SessionCodec:
     __slots__ = (
         "_clock",
         "_cookie_name",
-        "_decoded",
         "_sealed",
         "_secret_keys",
         "_signers",
@@ -205,8 +197,6 @@ class SessionCodec:
         self.max_age = max_age
         self._clock = clock
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
-        # signature -> (marshal snapshot of the data, its JSON text, when it was signed)
-        self._decoded: OrderedDict[bytes, tuple[bytes, str, int]] = OrderedDict()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -260,22 +250,10 @@ class SessionCodec:
         if len(signed) - dot - 1 > _MAX_TIMESTAMP_LENGTH:
             raise CookieMalformed("timestamp is more than %d characters", _MAX_TIMESTAMP_LENGTH)
         key_index = self._matching_key(signed, signature)
-
-        decoded = self._decoded.get(signature)
-        if decoded is not None:
-            snapshot, json_text, signed_at = decoded
-            self._check_age(signed_at, signed)
-            # Only ever our own marshal.dumps output, never bytes from a request.
-            data = marshal.loads(snapshot)  # noqa: S302
-            return VerifiedCookie(data, json_text, signed_at, key_index)
-
         payload, _, timestamp = signed.rpartition(b".")
         signed_at = _decode_timestamp(timestamp)
         self._check_age(signed_at, signed)
         data, json_text = decode_payload(payload)
-        if len(self._decoded) >= DECODED_CACHE_SIZE:
-            self._decoded.popitem(last=False)  # the oldest entry
-        self._decoded[signature] = (marshal.dumps(data), json_text, signed_at)
         return VerifiedCookie(data, json_text, signed_at, key_index)
 
     def age(self, signed_at: int) -> int:
@@ -337,22 +315,43 @@ def _decode_timestamp(timestamp: bytes) -> int:
 
 
 def decode_payload(payload: bytes) -> tuple[dict[str, Any], str]:
-    """The session and its JSON text from a cookie's (already verified) payload."""
+    """The session and its JSON text from a cookie's (already verified) payload.
+
+    Read as Starlette reads it (``json.loads(base64.b64decode(payload))``), only faster:
+    pybase64's vectorised decoder takes canonical base64, which is what every writer of the
+    format produces; anything else goes to binascii's lenient decoder, which skips characters
+    outside the alphabet as ``b64decode`` does.
+    """
     try:
-        json_text = binascii.a2b_base64(payload).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise CookieMalformed("payload is not base64 of UTF-8 text") from None
-    return decode_json(json_text), json_text
+        raw = _fast_b64decode(payload, validate=True)
+    except ValueError:  # binascii.Error
+        try:
+            raw = binascii.a2b_base64(payload)
+        except binascii.Error:
+            raise CookieMalformed("payload is not base64") from None
+    # The text is compared with the session's JSON at response time; any byte that is not UTF-8
+    # becomes U+FFFD, which JSON written by serialise() (ASCII only) never holds.
+    return decode_json(raw), raw.decode("utf-8", "replace")
 
 
-def decode_json(json_text: str) -> dict[str, Any]:
-    """The session in a cookie's (already verified) JSON text, read as ``json.loads`` reads it."""
+def decode_json(text: str | bytes) -> dict[str, Any]:
+    """The session in a cookie's (already verified) JSON, read as ``json.loads`` reads it.
+
+    msgspec's parser reads what the format's writers produce, several times faster than
+    ``json.loads``, with the same results (integers of any size included, the last of
+    duplicate keys winning). What it refuses, ``json.loads`` may still accept: NaN and
+    Infinity, numbers beyond a float's range, a byte-order mark, lone surrogates, UTF-16 or -32
+    bytes. Those are read again by ``json.loads`` itself, so nothing it accepts is refused.
+    """
     try:
-        data, end = _scan_json(json_text, 0)
-        if end != len(json_text) and not json_text[end:].isspace():
-            raise ValueError("extra data after the JSON value")
-    except (StopIteration, ValueError, RecursionError):
-        raise CookieMalformed("payload is not JSON") from None
+        data = _fast_json_decode(text)
+    except (msgspec.MsgspecError, RecursionError):
+        try:
+            data = json.loads(text)
+        except UnicodeDecodeError:
+            raise CookieMalformed("payload is not UTF-8 text") from None
+        except (ValueError, RecursionError):
+            raise CookieMalformed("payload is not JSON") from None
     if type(data) is not dict:
         raise CookieMalformed("payload is JSON %s, not an object", type(data).__name__)
     return data

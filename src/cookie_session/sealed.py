@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import binascii
 import functools
-import marshal
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from cookie_session.codec import (
     CLOCK_SKEW_SECONDS,
-    DECODED_CACHE_SIZE,
     MAX_COOKIE_BYTES,
     SEALED_MARK,
     SessionCodec,
@@ -140,7 +137,6 @@ class SealedCodec:
         "_associated_data",
         "_ciphers",
         "_clock",
-        "_decoded",
         "_invalid_tag",
         "_signed",
         "max_age",
@@ -168,9 +164,6 @@ class SealedCodec:
         self._associated_data = SEALED_PREFIX + cookie_name.encode("ascii")
         self.max_age = max_age
         self._clock = clock
-        # tag -> marshal snapshot of the data: as SessionCodec's cache, it saves parsing the
-        # JSON of a cookie seen again, never the decryption that authenticates it.
-        self._decoded: OrderedDict[bytes, bytes] = OrderedDict()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -221,17 +214,7 @@ class SealedCodec:
             json_text = plaintext[_TIME_BYTES:].decode("utf-8")
         except UnicodeDecodeError:
             raise CookieMalformed("encrypted payload is not UTF-8 text") from None
-        tag = raw[-_TAG_BYTES:]
-        snapshot = self._decoded.get(tag)
-        if snapshot is not None:
-            # Only ever our own marshal.dumps output, never bytes from a request.
-            data = marshal.loads(snapshot)  # noqa: S302
-        else:
-            data = decode_json(json_text)
-            if len(self._decoded) >= DECODED_CACHE_SIZE:
-                self._decoded.popitem(last=False)  # the oldest entry
-            self._decoded[tag] = marshal.dumps(data)
-        return VerifiedCookie(data, json_text, signed_at, key_index)
+        return VerifiedCookie(decode_json(json_text), json_text, signed_at, key_index)
 
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
