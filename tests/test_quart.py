@@ -476,3 +476,21 @@ async def test_set_cookie_has_the_middlewares_payload_and_attributes() -> None:
     assert [payload_and_attributes(h) for h in from_quart] == [
         payload_and_attributes(from_middleware)
     ]
+
+
+# -- stats ------------------------------------------------------------------------------------
+
+
+async def test_the_interface_counts_what_it_did() -> None:
+    app = quart_app(count)
+    interface = app.session_interface
+    assert isinstance(interface, CookieSessionInterface)
+    client = app.test_client()
+
+    await client.get("/")
+    await client.get("/")
+    await client.get("/", headers=with_cookie("garbage"))
+
+    stats = interface.stats()
+    assert (stats.cookies_set, stats.cookies_accepted) == (3, 2)  # the jar sent the 2nd, 3rd
+    assert stats.cookies_rejected["malformed"] == 1

@@ -29,6 +29,7 @@ from cookie_session.codec import VerifiedCookie
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.session import Session
+from cookie_session.stats import SessionStats
 from cookie_session.types import Message, Receive, Scope, Send
 
 __all__ = ["CookieSessionInterface", "QuartSession", "use_cookie_session"]
@@ -70,6 +71,10 @@ class CookieSessionInterface(SessionInterface):
         # drift apart.
         self._cookies = SessionMiddleware(_no_application, config=config, **fields)
         self.config: SessionConfig = self._cookies.config
+
+    def stats(self) -> SessionStats:
+        """Counters since start-up, as :meth:`SessionMiddleware.stats` gives them."""
+        return self._cookies.stats()
 
     async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> QuartSession:
         """The request's session: the first session cookie that verifies, or an empty one."""
