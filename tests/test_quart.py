@@ -482,9 +482,9 @@ async def test_set_cookie_has_the_middlewares_payload_and_attributes() -> None:
 
 
 async def test_the_interface_counts_what_it_did() -> None:
-    app = quart_app(count)
-    interface = app.session_interface
-    assert isinstance(interface, CookieSessionInterface)
+    app = Quart(__name__)
+    interface = use_cookie_session(app, secret_key=SECRET)
+    app.route("/")(count_route)
     client = app.test_client()
 
     await client.get("/")
@@ -494,3 +494,8 @@ async def test_the_interface_counts_what_it_did() -> None:
     stats = interface.stats()
     assert (stats.cookies_set, stats.cookies_accepted) == (3, 2)  # the jar sent the 2nd, 3rd
     assert stats.cookies_rejected["malformed"] == 1
+
+
+async def count_route() -> ResponseReturnValue:
+    session["n"] = session.get("n", 0) + 1
+    return {"n": session["n"]}
