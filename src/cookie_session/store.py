@@ -51,8 +51,10 @@ __all__ = [
     "RedisSessionStore",
     "WriteOutcome",
     "is_session_id",
+    "new_session_id",
     "redacted_url",
     "user_name",
+    "user_of_field",
 ]
 
 logger = logging.getLogger("cookie_session")
