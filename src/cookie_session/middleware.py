@@ -111,8 +111,12 @@ class SessionMiddleware:
             if name == b"cookie" and self._cookie_name in value:
                 incoming = self.read_cookie(scope)
                 break
-        session = Session() if incoming is None else Session(incoming.data)
-        resend = incoming is not None and self._must_resend(incoming)
+        if incoming is None:
+            session = Session()
+            resend = False
+        else:
+            session = Session(incoming.data)
+            resend = self._must_resend(incoming)
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
@@ -127,7 +131,7 @@ class SessionMiddleware:
                 # The common case, a session nobody touched, costs nothing more.
                 if current is not session or session.accessed or resend:
                     self.add_cookie_headers(
-                        message, current, incoming, replaced=current is not session
+                        message, current, incoming, replaced=current is not session, resend=resend
                     )
             await send(message)
 
@@ -149,17 +153,20 @@ class SessionMiddleware:
         for name, value in scope["headers"]:
             if name == b"cookie" and _add_cookie_values(value, self._cookie_name, candidates):
                 break  # MAX_CANDIDATES found: any further ones are ignored unread
+        verify = self.codec.verify
         rejections: list[CookieRejected] = []
-        counters = self._counters
         for candidate in candidates:
             try:
-                verified = self.codec.verify(candidate)
+                verified = verify(candidate)
             except CookieRejected as rejection:
-                counters.rejected(rejection.kind)
+                self._counters.rejected(rejection.kind)
                 rejections.append(rejection.with_traceback(None))
-            else:
-                counters.accepted(verified.key_index)
-                break
+                continue
+            if verified.key_index:
+                self._counters.accepted(verified.key_index)
+            else:  # the common case, without a call
+                self._counters.cookies_accepted += 1
+            break
         else:
             verified = None
         if rejections and logger.isEnabledFor(logging.DEBUG):
@@ -174,17 +181,21 @@ class SessionMiddleware:
         incoming: VerifiedCookie | None,
         *,
         replaced: bool = False,
+        resend: bool | None = None,
     ) -> None:
         """Add Vary and Set-Cookie to a response start, as the session's use requires.
 
         ``current`` is whatever the application left in ``scope["session"]``: the session this
         middleware put there or, when ``replaced``, whatever took its place (a new mapping, a
         model, ``None``...), which is what the browser gets. ``incoming`` is what
-        :meth:`read_cookie` returned for the request.
+        :meth:`read_cookie` returned for the request; ``resend``, whether it must be sent again
+        even if unchanged, is worked out from it unless the caller already knows.
         """
-        resend = incoming is not None and self._must_resend(incoming)
+        if resend is None:
+            resend = incoming is not None and self._must_resend(incoming)
         if isinstance(current, Session):
-            current.run_before_save()
+            if current._before_save is not None:
+                current.run_before_save()
             resend = resend or current.resend
         if replaced or not isinstance(current, Session):
             self._add_vary(message)
@@ -214,7 +225,8 @@ class SessionMiddleware:
     def _must_resend(self, incoming: VerifiedCookie) -> bool:
         """Whether a valid cookie is sent again even if the session is unchanged: signed with a
         fallback key or in another format, or older than ``refresh_after`` (rolling expiry)."""
-        if incoming.stale:
+        # incoming.stale, spelt out: this runs on every request with a cookie.
+        if incoming.key_index or incoming.other_format:
             return True
         refresh_after = self._refresh_after
         return refresh_after is not None and self.codec.age(incoming.signed_at) > refresh_after
