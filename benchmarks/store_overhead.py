@@ -1,0 +1,375 @@
+"""What a Redis session store costs per request: ours, starsessions' RedisStore, and no
+middleware at all, on one private redis-server.
+
+Run ``python benchmarks/store_overhead.py`` (about half a minute), ``--quick`` (a few seconds) or
+``--json PATH`` to keep the figures. It needs the ``test`` extra (``pip install -e '.[test]'``:
+starsessions, redis-py, pytest for the suite's redis-server helper) and Debian's
+``redis-server``; the script starts its own server on a free port, with no persistence, and
+stops it by process ID when done.
+
+Traffic is many visitors: each middleware first creates VISITORS sessions of its own (a request
+without a cookie that writes one), then the requests visit them round-robin, so Redis and the
+middlewares see a different session on every request. Requests are raw ASGI calls in this
+process, awaited one after another in one event loop, so the middleware and its Redis round
+trips are the only difference between candidates. Candidates run in interleaved rounds, in a
+rotating order, so drift in the machine's speed hits all alike; each figure is the median over
+rounds. Redis runs on the same machine: its share of the CPU is part of what is measured.
+
+Before and after timing, every scenario is checked for the first and the last visitor: the
+handler saw the data it should, a write is seen by the next request, and the Redis commands
+each request made are counted (ours: none without a cookie, one HGETALL to read). A failed check
+aborts the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import redis
+from overhead import _receive, _respond, _scope, _set_cookie  # the same requests and responses
+from redis.asyncio import Redis
+from starsessions import SessionAutoloadMiddleware
+from starsessions import SessionMiddleware as StarsessionsMiddleware
+from starsessions.stores.redis import RedisStore
+
+from cookie_session import SessionMiddleware
+from cookie_session.types import ASGIApp, Message, Scope
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from redis_server import (
+    HANDSHAKE,
+    RedisServer,
+    command_counts,
+    running_redis_server,
+)
+
+SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK"
+MAX_AGE = 3600
+VISITORS = 1000
+"""Sessions each middleware creates before timing, then visited round-robin."""
+
+# Target: our overhead / starsessions' overhead, per scenario (issue 13).
+TARGETS = {"read": 0.6, "write": 1.0}
+
+
+class Handler:
+    """The application behind a middleware; does what ``action`` says and records what it saw."""
+
+    def __init__(self) -> None:
+        self.action = "read"
+        self.new_session: dict[str, Any] = {}
+        self.seen: object = None
+
+    def expect(self, action: str) -> None:
+        """Do ``action`` from the next request on, having seen nothing yet."""
+        self.action, self.seen = action, None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        session = scope.get("session")
+        if session is not None:
+            if self.action == "read":
+                self.seen = session.get("user")
+            elif self.action == "write":
+                session["counter"] = session.get("counter", 0) + 1
+                self.seen = session["counter"]
+            elif self.action == "create":
+                session.update(self.new_session)
+        await _respond(send)
+
+
+@dataclass
+class Candidate:
+    name: str
+    handler: Handler
+    app: ASGIApp
+    close: Callable[[], Awaitable[None]]
+    cookies: list[bytes | None]
+    """The Cookie header of each visitor, filled in by create_sessions()."""
+
+    async def request(self, cookie: bytes | None) -> list[Message]:
+        """One request; returns the messages the application sent."""
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await self.app(_scope(cookie), _receive, send)
+        return sent
+
+
+def make_candidates(url: str) -> list[Candidate]:
+    """bare, starsessions and ours, each with its own handler and, for the stores, its own
+    connections to the server at ``url``."""
+    bare = Handler()
+    theirs = Handler()
+    connection = Redis.from_url(url)
+    starsessions = StarsessionsMiddleware(
+        SessionAutoloadMiddleware(theirs),  # loads the session before the handler, as ours does
+        store=RedisStore(connection=connection),
+        lifetime=MAX_AGE,
+        cookie_https_only=False,
+    )
+    mine = Handler()
+    ours = SessionMiddleware(mine, secret_key=SECRET, max_age=MAX_AGE, store_url=url)
+
+    async def close_ours() -> None:
+        assert ours._store is not None  # the store has no public handle on the middleware
+        await ours._store.store.aclose()
+
+    async def close_nothing() -> None:
+        pass
+
+    return [
+        Candidate("bare", bare, bare, close_nothing, []),
+        Candidate("starsessions", theirs, starsessions, connection.aclose, []),
+        Candidate("ours", mine, ours, close_ours, []),
+    ]
+
+
+async def create_sessions(candidates: list[Candidate]) -> None:
+    """VISITORS sessions per store, each created by that store's middleware."""
+    for candidate in candidates:
+        if candidate.name == "bare":
+            continue
+        candidate.handler.expect("create")
+        for visitor in range(VISITORS):
+            candidate.handler.new_session = {"user": f"visitor-{visitor}", "counter": 0}
+            cookie = _set_cookie(await candidate.request(None))
+            if cookie is None:
+                raise SystemExit(f"check failed: {candidate.name} did not set a cookie")
+            candidate.cookies.append(cookie)
+    # The floor: no middleware, but the very requests ours gets, so that building the
+    # requests costs all candidates alike.
+    candidates[0].cookies = candidates[-1].cookies
+
+
+@dataclass
+class Scenario:
+    name: str
+    action: str  # what the handler does: "read" or "write"
+    with_cookie: bool = True
+
+
+SCENARIOS = [
+    Scenario("read", "read"),
+    Scenario("write", "write"),
+    Scenario("nocookie", "read", with_cookie=False),
+]
+
+
+def _cookies(scenario: Scenario, candidate: Candidate) -> list[bytes | None]:
+    return candidate.cookies if scenario.with_cookie else [None]
+
+
+async def check(scenario: Scenario, candidate: Candidate, server: RedisServer) -> dict[str, int]:
+    """Abort unless the candidate handles the scenario correctly for its first and its last
+    visitor; return the Redis commands the last one's request made."""
+    commands: dict[str, int] = {}
+    for visitor in (0, VISITORS - 1):
+        commands = await _check_one(scenario, candidate, server, visitor)
+    return commands
+
+
+async def _check_one(
+    scenario: Scenario, candidate: Candidate, server: RedisServer, visitor: int
+) -> dict[str, int]:
+    handler = candidate.handler
+    handler.expect(scenario.action)
+    cookie = candidate.cookies[visitor] if scenario.with_cookie else None
+    client = server.client()
+    try:
+        client.config_resetstat()
+        messages = await candidate.request(cookie)
+        counted = command_counts(client).items()
+        commands = {name: n for name, n in counted if name not in HANDSHAKE}
+    finally:
+        client.close()
+    if candidate.name == "bare":
+        return commands
+    failed = f"check failed: {scenario.name}/{candidate.name}/visitor {visitor}"
+    new_cookie = _set_cookie(messages)
+    if scenario.action == "write":
+        if not isinstance(handler.seen, int):
+            raise SystemExit(f"{failed}: the handler saw counter {handler.seen!r}")
+        written = handler.seen
+        await candidate.request(new_cookie or cookie)  # the next request, with the new cookie
+        if handler.seen != written + 1:
+            raise SystemExit(
+                f"{failed}: the write was not seen by the next request "
+                f"(counter {handler.seen!r}, expected {written + 1})"
+            )
+        return commands
+    expected = f"visitor-{visitor}" if scenario.with_cookie else None
+    if handler.seen != expected:
+        raise SystemExit(f"{failed}: the handler saw {handler.seen!r}, expected {expected!r}")
+    if candidate.name == "ours":
+        if new_cookie is not None:
+            raise SystemExit(f"{failed}: a cookie was sent for a read")
+        if commands != ({"hgetall": 1} if scenario.with_cookie else {}):
+            raise SystemExit(f"{failed}: Redis commands {commands}")
+    return commands
+
+
+async def time_batch(candidate: Candidate, cookies: list[bytes | None]) -> float:
+    """Microseconds per request, over one request per cookie, one after another."""
+    request = candidate.request
+    start = time.perf_counter_ns()
+    for cookie in cookies:
+        await request(cookie)
+    return (time.perf_counter_ns() - start) / len(cookies) / 1000
+
+
+async def run(candidates: list[Candidate], rounds: int, batch: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for scenario in SCENARIOS:
+        samples: dict[str, list[float]] = {c.name: [] for c in candidates}
+        for candidate in candidates:
+            candidate.handler.expect(scenario.action)
+        for round_number in range(-1, rounds):  # round -1 warms up
+            turn = round_number % len(candidates)
+            for candidate in candidates[turn:] + candidates[:turn]:
+                # Each round goes on where the last stopped, so the visitors keep cycling.
+                cookies = _cookies(scenario, candidate)
+                first = (round_number + 1) * batch
+                requests = [cookies[(first + n) % len(cookies)] for n in range(batch)]
+                microseconds = await time_batch(candidate, requests)
+                if round_number >= 0:
+                    samples[candidate.name].append(microseconds)
+        results[scenario.name] = {name: statistics.median(s) for name, s in samples.items()}
+    return results
+
+
+async def measure(
+    server: RedisServer, rounds: int, batch: int
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, int]]]]:
+    """The figures, and the commands per request of each scenario and store, checked before
+    and after timing."""
+    candidates = make_candidates(server.url)
+    try:
+        await create_sessions(candidates)
+        commands: dict[str, dict[str, dict[str, int]]] = {}
+        for scenario in SCENARIOS:
+            commands[scenario.name] = {
+                c.name: await check(scenario, c, server) for c in candidates if c.name != "bare"
+            }
+        results = await run(candidates, rounds, batch)
+        for scenario in SCENARIOS:
+            for candidate in candidates:
+                await check(scenario, candidate, server)
+    finally:
+        for candidate in candidates:
+            await candidate.close()
+    return results, commands
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a few seconds instead of ~30 s")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
+    args = parser.parse_args(argv)
+    rounds, batch = (9, 300) if args.quick else (31, 1000)
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed (Debian package 'redis-server')")
+
+    load_before = _load()
+    with (
+        tempfile.TemporaryDirectory(prefix="store-benchmark-") as directory,
+        running_redis_server(Path(directory)) as server,
+    ):
+        client = server.client()
+        try:
+            redis_version = str(client.info("server")["redis_version"])
+        finally:
+            client.close()
+        results, commands = asyncio.run(measure(server, rounds, batch))
+    load_after = _load()
+
+    print(
+        f"python {platform.python_version()}, redis-server {redis_version}, "
+        f"redis-py {redis.__version__}, starsessions {version('starsessions')}, "
+        f"cookie-session {version('cookie-session')}: {VISITORS} sessions per store visited "
+        f"round-robin, {rounds} rounds x {batch} requests, median microseconds per request"
+    )
+    print(f"load average before: {load_before}; after: {load_after}")
+    header = (
+        f"{'scenario':<10}{'bare':>8}{'starsessions':>14}{'ours':>9}"
+        f"{'starsessions +':>16}{'ours +':>9}{'ratio':>8}{'target':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    all_met = True
+    for scenario in SCENARIOS:
+        figures = results[scenario.name]
+        theirs = figures["starsessions"] - figures["bare"]
+        ours = figures["ours"] - figures["bare"]
+        ratio = ours / theirs
+        target = TARGETS.get(scenario.name)
+        met = target is None or ratio <= target
+        all_met &= met
+        print(
+            f"{scenario.name:<10}{figures['bare']:>8.2f}{figures['starsessions']:>14.2f}"
+            f"{figures['ours']:>9.2f}{theirs:>16.2f}{ours:>9.2f}"
+            f"{ratio:>8.2f}{'-' if target is None else '<= ' + str(target):>8}"
+            f"{'' if met else '  MISSED'}"
+        )
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "us_per_request": figures,
+                "overhead_us": {"starsessions": theirs, "ours": ours},
+                "ratio": ratio,
+                "target": target,
+                "met": met,
+                "redis_commands": commands[scenario.name],
+            }
+        )
+    print("all targets met" if all_met else "some targets missed")
+    print("Redis commands per request (INFO commandstats; a script's own commands included):")
+    for scenario in SCENARIOS:
+        counted = ", ".join(
+            f"{name} {' '.join(f'{c}x{n}' for c, n in sorted(per.items())) or 'none'}"
+            for name, per in commands[scenario.name].items()
+        )
+        print(f"  {scenario.name}: {counted}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as output:
+            json.dump(
+                {
+                    "python": platform.python_version(),
+                    "redis_server": redis_version,
+                    "redis_py": redis.__version__,
+                    "starsessions": version("starsessions"),
+                    "visitors": VISITORS,
+                    "rounds": rounds,
+                    "batch": batch,
+                    "load_average": {"before": load_before, "after": load_after},
+                    "results": rows,
+                },
+                output,
+                indent=2,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
