@@ -1,11 +1,12 @@
-"""What a session middleware costs per request: ours, Starlette's, and no middleware at all.
+"""What a session middleware costs per request: ours (signed, and encrypted), Starlette's, and
+no middleware at all.
 
 Run ``python benchmarks/overhead.py`` (about a minute), ``--quick`` (about 10 s) or
 ``--json PATH`` to keep the figures. Requests are raw ASGI calls in this process (no sockets, no
 event loop: the apps never wait, so each call is driven to completion directly), which leaves
 the middleware's own cost as the only difference between candidates. Candidates run in
-interleaved rounds (bare, Starlette, ours, bare, Starlette, ours, ...) so drift in the machine's
-speed hits all three alike; each figure is the median over rounds.
+interleaved rounds (bare, Starlette, ours, ours encrypted, bare, ...) so drift in the machine's
+speed hits all four alike; each figure is the median over rounds.
 
 Before and after timing, every scenario is checked: the handler saw the data it should, and a
 write produced a cookie that the next request accepts. A failed check aborts the run.
@@ -28,6 +29,7 @@ import starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
 from cookie_session import SessionMiddleware
+from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.types import ASGIApp, Message, Scope
 
 SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK"
@@ -47,6 +49,8 @@ TARGETS = {
     "users_write": 0.5,
     "users_big": 0.5,
 }
+# Target: our overhead with encrypt=True / Starlette's (signed) overhead, every scenario (issue 12).
+ENCRYPTED_TARGET = 1.0
 VISITORS = 4096
 """Distinct visitors in the many-visitor scenarios, four times what any per-cookie cache keeps."""
 # An ~8 KB Cookie header of bogus session candidates (CPU amplification, issue 10).
@@ -177,6 +181,10 @@ CANDIDATES = [
         lambda app: StarletteSessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE),
     ),
     Candidate("ours", lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE)),
+    Candidate(
+        "ours_encrypted",
+        lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE, encrypt=True),
+    ),
 ]
 
 
@@ -221,8 +229,12 @@ def _make_cookie(candidate: Candidate, session: dict[str, Any], tamper: bool) ->
     cookie = _set_cookie(candidate.request(candidate.wrap(writer), None))
     if cookie is None:
         raise SystemExit(f"check failed: {candidate.name} did not set a cookie")
+    encrypted = cookie.startswith(f"{COOKIE}=".encode() + SEALED_PREFIX)
+    if encrypted != (candidate.name == "ours_encrypted"):
+        raise SystemExit(f"check failed: {candidate.name} set a cookie that is {encrypted=}")
     if tamper:
-        middle = len(cookie) - 14  # inside the 27-character signature
+        # Inside the 27-character signature; in an encrypted cookie, the 16-byte GCM tag.
+        middle = len(cookie) - 14
         replacement = b"A" if cookie[middle : middle + 1] != b"A" else b"B"
         cookie = cookie[:middle] + replacement + cookie[middle + 1 :]
     return cookie
@@ -258,8 +270,8 @@ def _check_one(scenario: Scenario, candidate: Candidate, cookie: bytes | None) -
                 f"check failed: {scenario.name}/{candidate.name}: the written cookie was not "
                 f"accepted (counter {follow_up.seen!r}, expected 3)"
             )
-    elif new_cookie is not None and candidate.name == "ours":
-        raise SystemExit(f"check failed: {scenario.name}/ours sent a cookie for a read")
+    elif new_cookie is not None and candidate.name.startswith("ours"):
+        raise SystemExit(f"check failed: {scenario.name}/{candidate.name} sent a cookie for a read")
 
 
 def time_batch(candidate: Candidate, app: ASGIApp, cookies: list[bytes | None]) -> float:
@@ -317,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"{'scenario':<20}{'bare':>8}{'starlette':>11}{'ours':>8}"
         f"{'starlette +':>13}{'ours +':>9}{'ratio':>8}{'target':>8}"
+        f"{'encrypted':>11}{'encrypted +':>13}{'ratio':>8}{'target':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -328,27 +341,41 @@ def main(argv: list[str] | None = None) -> int:
         ratio = ours_overhead / starlette_overhead
         target = TARGETS.get(scenario.name)
         met = target is None or ratio <= target
-        all_met &= met
+        encrypted_overhead = figures["ours_encrypted"] - figures["bare"]
+        encrypted_ratio = encrypted_overhead / starlette_overhead
+        encrypted_met = encrypted_ratio <= ENCRYPTED_TARGET
+        all_met &= met and encrypted_met
+        missed = [name for name, ok in (("ours", met), ("encrypted", encrypted_met)) if not ok]
         print(
             f"{scenario.name:<20}{figures['bare']:>8.2f}{figures['starlette']:>11.2f}"
             f"{figures['ours']:>8.2f}{starlette_overhead:>13.2f}{ours_overhead:>9.2f}"
             f"{ratio:>8.2f}{'-' if target is None else '<= ' + str(target):>8}"
-            f"{'' if met else '  MISSED'}"
+            f"{figures['ours_encrypted']:>11.2f}{encrypted_overhead:>13.2f}"
+            f"{encrypted_ratio:>8.2f}{'<= ' + str(ENCRYPTED_TARGET):>8}"
+            f"{'  MISSED: ' + ', '.join(missed) if missed else ''}"
         )
         rows.append(
             {
                 "scenario": scenario.name,
                 "us_per_request": figures,
-                "overhead_us": {"starlette": starlette_overhead, "ours": ours_overhead},
+                "overhead_us": {
+                    "starlette": starlette_overhead,
+                    "ours": ours_overhead,
+                    "ours_encrypted": encrypted_overhead,
+                },
                 "ratio": ratio,
                 "target": target,
                 "met": met,
+                "ratio_encrypted": encrypted_ratio,
+                "target_encrypted": ENCRYPTED_TARGET,
+                "met_encrypted": encrypted_met,
             }
         )
     print("all targets met" if all_met else "some targets missed")
     print(
         f"users_*: {VISITORS} visitors with a cookie each, visited round-robin: every request\n"
-        "is this process's first sight of its cookie. The other rows replay one cookie."
+        "is this process's first sight of its cookie. The other rows replay one cookie.\n"
+        "encrypted: ours with encrypt=True; its ratio is to Starlette's signed overhead."
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as output:
