@@ -22,6 +22,7 @@ import pytest
 
 from conftest import OTHER_SECRET, SECRET
 from cookie_session import SessionCodec
+from redis_server import RedisServer
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -359,3 +360,100 @@ def test_since_start_up_card_shows_what_the_server_did_with_cookies(
         "deleted": 1,
     }
     assert {"rejected-too_large", "too-large", "store-errors"} <= card.keys()
+
+
+# -- with a Redis store (SESSION_STORE_URL) --------------------------------------------------
+
+
+@pytest.fixture
+def store_demo(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> Demo:
+    """The demo keeping sessions in the tests' private redis-server, the user under "user"."""
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_STORE_URL", store_url)
+    monkeypatch.setenv("SESSION_USER_KEY", "user")
+    return start_demo()
+
+
+def store_card(client: httpx2.Client) -> str:
+    """The "Sessions in Redis" card of the page this client sees."""
+    page = client.get("/").text
+    start = page.index('<section id="store-card">')
+    return page[start : page.index("</section>", start)]
+
+
+def listed_sessions(client: httpx2.Client) -> dict[str, bool]:
+    """The signed-in user's sessions on the card: abbreviated ID -> marked "this device"."""
+    items = re.findall(r"<li><code>([\w-]+)…</code>(.*?)</li>", store_card(client))
+    return {session_id: mark == " <strong>this device</strong>" for session_id, mark in items}
+
+
+def cookie_session_id(client: httpx2.Client) -> str:
+    """The session ID the client's cookie carries."""
+    cookie = SessionCodec([SECRET], max_age=None).verify(client.cookies["session"])
+    session_id: str = cookie.data["sid"]
+    return session_id
+
+
+def stored_session_ids(redis_server: RedisServer) -> set[str]:
+    client = redis_server.client()
+    try:
+        keys = client.keys("cookie-session:session:*")
+    finally:
+        client.close()
+    names = {key.decode() if isinstance(key, bytes) else key for key in keys}
+    return {name.removeprefix("cookie-session:session:") for name in names}
+
+
+def test_store_demo_lists_the_users_sessions_and_marks_this_device(
+    store_demo: Demo, redis_server: RedisServer
+) -> None:
+    with store_demo.client() as laptop, store_demo.client() as phone:
+        assert 'action="/login"' in store_card(laptop)  # nobody signed in yet
+        laptop.post("/login", data={"user": "alice"})
+        phone.post("/login", data={"user": "alice"})
+
+        on_laptop, on_phone = listed_sessions(laptop), listed_sessions(phone)
+        laptop_id, phone_id = cookie_session_id(laptop), cookie_session_id(phone)
+        assert 'id="user">alice</strong>' in store_card(laptop)
+
+    assert stored_session_ids(redis_server) == {laptop_id, phone_id}
+    assert on_laptop == {laptop_id[:12]: True, phone_id[:12]: False}
+    assert on_phone == {laptop_id[:12]: False, phone_id[:12]: True}
+
+
+def test_store_demo_logs_the_user_out_everywhere_and_no_one_else(
+    store_demo: Demo, redis_server: RedisServer
+) -> None:
+    with store_demo.client() as laptop, store_demo.client() as phone, store_demo.client() as bob:
+        for client, user in ((laptop, "alice"), (phone, "alice"), (bob, "bob")):
+            client.post("/login", data={"user": user})
+        bob_id = cookie_session_id(bob)
+
+        response = laptop.post("/logout-everywhere")
+
+        assert response.status_code == 303
+        assert stored_session_ids(redis_server) == {bob_id}
+        for client in (laptop, phone):
+            assert 'action="/login"' in store_card(client)  # signed out
+            assert page_text(client, "contents") == "{}"
+        assert listed_sessions(bob) == {bob_id[:12]: True}
+
+
+def test_store_demo_without_a_user_key_shows_the_session_id(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_STORE_URL", store_url)
+    demo = start_demo()
+
+    with demo.client() as client:
+        client.post("/increment")
+        shown = page_text(client, "session-id")
+        page = client.get("/").text
+        session_id = cookie_session_id(client)
+
+    assert shown == session_id
+    assert "Everything below lives in Redis" in page
+    assert 'action="/logout-everywhere"' not in page

@@ -1,9 +1,11 @@
 """The demo behind ``cookie-session demo``: the reference counter example grown into a page.
 
 This module needs the ``demo`` extra (FastAPI and uvicorn); nothing else in the package imports it.
-Every request's state lives in the cookie (signed, or encrypted with ``SESSION_ENCRYPT=true``):
-the page shows the visit count, stored notes,
-the session as the server decoded it, and the attributes of the cookie this configuration sends.
+Every request's state lives in the cookie (signed, or encrypted with ``SESSION_ENCRYPT=true``),
+or in Redis with ``SESSION_STORE_URL``: the page shows the visit count, stored notes,
+the session as the server decoded it, and the attributes of the cookie this configuration sends;
+with a store, also this session's ID, and with ``SESSION_USER_KEY`` a "log in as" form, the
+user's sessions ("this device" marked) and a "log out everywhere" button.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.sealed import SEALED_PREFIX
-from cookie_session.session import get_session
+from cookie_session.session import Session, get_session
 from cookie_session.stats import SessionStats
+from cookie_session.store import RedisSessionStore
 from cookie_session.types import ASGIApp
 
 __all__ = ["create_app", "serve"]
@@ -62,13 +65,16 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
         return sessions
 
     app.add_middleware(session_middleware)
+    # The application's own handle on the store, for listing and revoking a user's sessions.
+    store = RedisSessionStore.from_config(config) if config.store_url is not None else None
 
     @app.get("/", response_class=HTMLResponse)
-    def page(request: Request) -> HTMLResponse:
+    async def page(request: Request) -> HTMLResponse:
         assert sessions is not None  # built before any request reaches a route
         cookie = request.cookies.get(config.session_cookie)
+        store_card = await _store_card(store, config, get_session(request))
         return HTMLResponse(
-            _render_page(config, request, cookie, throwaway_secret, sessions.stats())
+            _render_page(config, request, cookie, throwaway_secret, sessions.stats(), store_card)
         )
 
     @app.get("/counter")
@@ -86,8 +92,7 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
 
     @app.post("/note")
     async def store_note(request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-        note = form.get("note", [""])[0].strip()
+        note = await _form_field(request, "note")
         if len(note) > MAX_NOTE_LENGTH:
             return PlainTextResponse(
                 f"A note may have at most {MAX_NOTE_LENGTH} characters.", status_code=400
@@ -106,7 +111,28 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
         get_session(request).clear()  # an empty session deletes the cookie
         return _back_to_page()
 
+    @app.post("/login")
+    async def log_in(request: Request) -> Response:
+        user = await _form_field(request, "user")
+        if config.user_key is None or not user or len(user) > MAX_NOTE_LENGTH:
+            return PlainTextResponse("Log in needs SESSION_USER_KEY and a name.", status_code=400)
+        get_session(request)[config.user_key] = user  # a new session ID: fixation defence
+        return _back_to_page()
+
+    @app.post("/logout-everywhere")
+    async def log_out_everywhere(request: Request) -> Response:
+        user = get_session(request).get(config.user_key) if config.user_key else None
+        if store is not None and user is not None:
+            await store.revoke_user(user)  # this device's session too
+        return _back_to_page()
+
     return app
+
+
+async def _form_field(request: Request, name: str) -> str:
+    """One field of a posted form, stripped; empty when it is missing."""
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    return form.get(name, [""])[0].strip()
 
 
 def serve(config: SessionConfig, *, host: str, port: int, throwaway_secret: bool) -> None:
@@ -179,12 +205,49 @@ def _readability(cookie: str) -> str:
     )
 
 
+async def _store_card(
+    store: RedisSessionStore | None, config: SessionConfig, session: Session
+) -> str:
+    """The "Sessions in Redis" card: this session's ID, or the user's sessions; none without
+    a store."""
+    if store is None:
+        return ""
+    this_device = session.session_id
+    user = session.get(config.user_key) if config.user_key is not None else None
+    if config.user_key is None:
+        body = (
+            f'<p>This session\'s ID: <code id="session-id">{escape(str(this_device))}</code>. '
+            "Set <code>SESSION_USER_KEY</code> to list a user's sessions and end them all.</p>"
+        )
+    elif user is None:
+        body = (
+            '<form class="row" method="post" action="/login">'
+            f'<input type="text" name="user" maxlength="{MAX_NOTE_LENGTH}" required '
+            'placeholder="A user name" aria-label="User"><button type="submit">Log in as</button>'
+            '</form><p class="muted">Log in from two browsers to see two sessions.</p>'
+        )
+    else:
+        items = "".join(
+            f"<li><code>{escape(session_id[:12])}…</code>"
+            f"{' <strong>this device</strong>' if session_id == this_device else ''}</li>"
+            for session_id in await store.user_sessions(user)
+        )
+        body = (
+            f'<p>Signed in as <strong id="user">{escape(str(user))}</strong>; '
+            f'this user\'s sessions:</p><ul id="user-sessions">{items}</ul>'
+            '<form method="post" action="/logout-everywhere">'
+            '<button class="danger" type="submit">Log out everywhere</button></form>'
+        )
+    return f'<section id="store-card"><h2>Sessions in Redis</h2>{body}</section>'
+
+
 def _render_page(
     config: SessionConfig,
     request: Request,
     cookie: str | None,
     throwaway_secret: bool,
     stats: SessionStats,
+    store_card: str,
 ) -> str:
     session = get_session(request)
     counter = session.get("counter", 0)
@@ -216,7 +279,11 @@ def _render_page(
     )
     return _PAGE.format(
         notice=notice,
-        cookie_kind="an encrypted" if config.encrypt else "a signed",
+        lead="Everything below lives in Redis; the cookie carries only a signed session ID."
+        if config.store_url is not None
+        else f"Everything below lives in {'an encrypted' if config.encrypt else 'a signed'} "
+        "cookie; the server stores nothing.",
+        store_card=store_card,
         counter=escape(str(counter)),
         max_note_length=MAX_NOTE_LENGTH,
         max_notes=MAX_NOTES,
@@ -307,7 +374,7 @@ _PAGE: Final = """<!doctype html>
 </head>
 <body>
 <h1>cookie-session demo</h1>
-<p class="lead">Everything below lives in {cookie_kind} cookie; the server stores nothing.</p>
+<p class="lead">{lead}</p>
 {notice}
 <main>
 <div>
@@ -338,6 +405,7 @@ _PAGE: Final = """<!doctype html>
     <button class="danger" type="submit">Clear the session</button>
   </form>
 </section>
+{store_card}
 </div>
 <section id="cookie-card">
   <h2>The cookie this server sends</h2>
