@@ -29,6 +29,7 @@ logger = logging.getLogger("cookie_session")
 _RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 _SPACE: Final = frozenset(b" \t")
+_SPACES: Final = frozenset({b" ", b"\t"})
 _SEMICOLON: Final = ord(";")
 _QUOTE: Final = ord('"')
 MAX_CANDIDATES: Final = 4
@@ -128,8 +129,15 @@ class SessionMiddleware:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] in _RESPONSE_STARTS:
                 current = scope.get("session")
-                # The common case, a session nobody touched, costs nothing more.
-                if current is not session or session.accessed or resend:
+                if current is session and not (resend or session.exposed or session.resend):
+                    # Untouched or only read (the common cases), and no hook left to run:
+                    # nothing to send, at most a Vary.
+                    if session.accessed:
+                        if session._before_save is None:
+                            self._add_vary(message)
+                        else:
+                            self.add_cookie_headers(message, session, incoming, resend=False)
+                else:
                     self.add_cookie_headers(
                         message, current, incoming, replaced=current is not session, resend=resend
                     )
@@ -277,21 +285,32 @@ def _add_cookie_values(header: bytes, name: bytes, values: list[bytes]) -> bool:
     start = header.find(name)
     while start != -1:
         end = start + len(name)
-        before = start - 1
-        while before >= 0 and header[before] in _SPACE:
-            before -= 1
-        after = end
-        while after < len(header) and header[after] in _SPACE:
-            after += 1
-        if (before < 0 or header[before] == _SEMICOLON) and header[after : after + 1] == b"=":
-            value_end = header.find(b";", after)
-            value = header[after + 1 : value_end if value_end != -1 else len(header)]
+        if header[end : end + 1] == b"=" and (start == 0 or header[start - 2 : start] == b"; "):
+            after = end  # "name=" where browsers write it: first, or after "; "
+        else:  # whitespace around the name, as RFC 6265bis allows; or not a pair's name at all
+            before = start - 1
+            while before >= 0 and header[before] in _SPACE:
+                before -= 1
+            after = end
+            while after < len(header) and header[after] in _SPACE:
+                after += 1
+            if (
+                not (before < 0 or header[before] == _SEMICOLON)
+                or header[after : after + 1] != b"="
+            ):
+                start = header.find(name, end)
+                continue
+        value_end = header.find(b";", after)
+        if value_end == -1:
+            value_end = len(header)
+        value = header[after + 1 : value_end]
+        if value[:1] in _SPACES or value[-1:] in _SPACES:
             value = value.strip(b" \t")
-            if len(value) >= 2 and value[0] == value[-1] == _QUOTE:  # a quoted value
-                value = value[1:-1]
-            values.append(value)
-            if len(values) == MAX_CANDIDATES:
-                return True
+        if len(value) >= 2 and value[0] == value[-1] == _QUOTE:  # a quoted value
+            value = value[1:-1]
+        values.append(value)
+        if len(values) == MAX_CANDIDATES:
+            return True
         start = header.find(name, end)
     return False
 

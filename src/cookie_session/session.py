@@ -81,13 +81,20 @@ class Session(dict[str, Any]):
 
     # -- reads -------------------------------------------------------------------------------
 
+    # The two reads every request makes, with _hand_out spelt out: a call less on the hot path.
     def __getitem__(self, key: str) -> Any:
         self.accessed = True
-        return self._hand_out(dict.__getitem__(self, key))
+        value = dict.__getitem__(self, key)
+        if type(value) not in _IMMUTABLE_TYPES:
+            self.exposed = True
+        return value
 
     def get(self, key: str, default: Any = None, /) -> Any:
         self.accessed = True
-        return self._hand_out(dict.get(self, key, default))
+        value = dict.get(self, key, default)
+        if type(value) not in _IMMUTABLE_TYPES:
+            self.exposed = True
+        return value
 
     def __contains__(self, key: object) -> bool:
         self.accessed = True
