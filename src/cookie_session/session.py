@@ -65,11 +65,6 @@ class Session(dict[str, Any]):
         self._write()
         self.resend = True
 
-    def _hand_out(self, value: Any) -> Any:
-        if type(value) not in _IMMUTABLE_TYPES:
-            self.exposed = True
-        return value
-
     def _expose_all(self) -> None:
         self.accessed = True
         self.exposed = True
@@ -81,7 +76,7 @@ class Session(dict[str, Any]):
 
     # -- reads -------------------------------------------------------------------------------
 
-    # The two reads every request makes, with _hand_out spelt out: a call less on the hot path.
+    # A read that hands out a list or dict exposes the session: it may be changed in place.
     def __getitem__(self, key: str) -> Any:
         self.accessed = True
         value = dict.__getitem__(self, key)
