@@ -13,7 +13,8 @@ never taken from a client. A user is named by the string form of the session's v
 ``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
 
 Every command touches one key, so the layout works on Redis Cluster; the commands of one request
-go out together in a pipeline (one round trip). Two of them are Lua scripts, on one key each,
+go out together in a pipeline (one round trip), or alone when there is one (a change to a session
+without ``user_key``: its script by EVALSHA). Two of them are Lua scripts, on one key each,
 because they must decide and write at once: a change to a session is applied only if the session
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import json
 import logging
 import re
@@ -91,6 +93,9 @@ end
 return 1
 """
 
+# What EVALSHA calls the script by.
+_WRITE_SHA: Final = hashlib.sha1(_WRITE.encode(), usedforsecurity=False).hexdigest()
+
 # Redis's own clock, in ms: the one clock every application server shares.
 _NOW: Final = """
 local time = redis.call('TIME')
@@ -125,6 +130,9 @@ class WriteOutcome(enum.Enum):
     """Saved, and nothing is left (another request removed the other keys meanwhile)."""
     GONE = 0
     """Not saved: the session no longer exists (revoked, expired or moved meanwhile)."""
+
+
+_OUTCOMES: Final = {outcome.value: outcome for outcome in WriteOutcome}
 
 
 def new_session_id() -> str:
@@ -237,31 +245,39 @@ class RedisSessionStore:
 
     async def load(self, session_id: str) -> dict[str, str] | None:
         """The session's fields (key -> JSON text), or ``None`` when Redis does not know it."""
-
-        async def load(redis: Redis) -> Mapping[bytes | str, bytes | str]:
-            fields: Mapping[bytes | str, bytes | str] = await redis.hgetall(
+        # On every request with a session cookie: _run, without a closure.
+        try:
+            fields: Mapping[bytes | str, bytes | str] = await self._redis().hgetall(
                 self.session_key(session_id)
             )
-            return fields
-
-        fields = await self._run("load", load)
+        except Exception as error:
+            unavailable = self._unavailable("load", error)
+            if unavailable is None:
+                raise
+            raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
         if not fields:
             return None
-        return {_text(name): _text(value) for name, value in fields.items()}
+        try:  # bytes, as redis-py gives them unless told to decode
+            return {n.decode(): v.decode() for n, v in fields.items()}  # type: ignore[union-attr]
+        except AttributeError:
+            return {_text(name): _text(value) for name, value in fields.items()}
 
     async def create(self, fields: Mapping[str, str], user: str | None) -> str:
         """Save a new session under a new ID, and index it under ``user``; return the ID."""
         session_id = new_session_id()
 
         async def create(redis: Redis) -> None:
+            if user is None:  # one command: sent on its own, as EVALSHA
+                await self._write_alone(redis, self.session_key(session_id), args)
+                return
             async with redis.pipeline(transaction=False) as pipe:
                 # The index first: should the pipeline break in between, an index entry without
                 # a session is harmless, a session missing from the index could not be revoked.
-                if user is not None:
-                    self._index(pipe, user, session_id)
-                self._write(pipe, session_id, fields, (), create=True)
+                self._index(pipe, user, session_id)
+                pipe.eval(_WRITE, 1, self.session_key(session_id), *args)
                 await pipe.execute()
 
+        args = self._write_args(fields, (), create=True)
         await self._run("save", create)
         return session_id
 
@@ -275,14 +291,23 @@ class RedisSessionStore:
         """Write the changed fields and delete the removed ones of an existing session, and
         restart its lifetime; nothing is written if the session is gone."""
 
+        args = self._write_args(changed, removed, create=False)
+        if user is None:  # on every request that changes a session: _run, without a closure
+            try:
+                written = await self._write_alone(self._redis(), self.session_key(session_id), args)
+            except Exception as error:
+                unavailable = self._unavailable("save", error)
+                if unavailable is None:
+                    raise
+                raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
+            return _OUTCOMES[written]
+
         async def update(redis: Redis) -> int:
             async with redis.pipeline(transaction=False) as pipe:
-                if user is not None:
-                    self._index(pipe, user, session_id)
-                self._write(pipe, session_id, changed, removed, create=False)
+                self._index(pipe, user, session_id)
+                pipe.eval(_WRITE, 1, self.session_key(session_id), *args)
                 replies = await pipe.execute()
-            written: int = replies[-1]
-            return written
+            return int(replies[-1])
 
         return WriteOutcome(await self._run("save", update))
 
@@ -302,7 +327,8 @@ class RedisSessionStore:
             async with redis.pipeline(transaction=False) as pipe:
                 if new_user is not None:
                     self._index(pipe, new_user, new_id)
-                self._write(pipe, new_id, fields, (), create=True)
+                args = self._write_args(fields, (), create=True)
+                pipe.eval(_WRITE, 1, self.session_key(new_id), *args)
                 pipe.delete(self.session_key(session_id))
                 if old_user is not None:
                     pipe.zrem(self.user_index_key(old_user), session_id)
@@ -438,26 +464,30 @@ class RedisSessionStore:
         assert name is not None  # only None names no user
         return name
 
-    def _write(
-        self,
-        pipe: Any,
-        session_id: str,
-        changed: Mapping[str, str],
-        removed: Collection[str],
-        *,
-        create: bool,
-    ) -> None:
-        pairs = [text for field in changed.items() for text in field]
-        pipe.eval(
-            _WRITE,
-            1,
-            self.session_key(session_id),
-            "1" if create else "0",
-            self._lifetime_ms,
-            len(changed),
-            *pairs,
-            *removed,
-        )
+    def _write_args(
+        self, changed: Mapping[str, str], removed: Collection[str], *, create: bool
+    ) -> list[str | int]:
+        """The arguments of the _WRITE script after its one key."""
+        args: list[str | int] = ["1" if create else "0", self._lifetime_ms, len(changed)]
+        for field in changed.items():
+            args += field
+        args += removed
+        return args
+
+    async def _write_alone(self, redis: Redis, key: str, args: list[str | int]) -> int:
+        """The _WRITE script as a command on its own: EVALSHA, so its text is not sent each
+        time, and on NOSCRIPT (a restarted or flushed Redis) SCRIPT LOAD and EVALSHA again.
+        Pipelines keep EVAL: a NOSCRIPT there would come after the other commands had run."""
+        try:
+            written: int = await redis.evalsha(_WRITE_SHA, 1, key, *args)
+        except Exception as error:
+            from redis.exceptions import NoScriptError
+
+            if not isinstance(error, NoScriptError):
+                raise
+            await redis.script_load(_WRITE)
+            written = await redis.evalsha(_WRITE_SHA, 1, key, *args)
+        return written
 
     def _index(self, pipe: Any, user: str, session_id: str) -> None:
         pipe.eval(_INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)
@@ -481,19 +511,32 @@ class RedisSessionStore:
         return self._client
 
     async def _run(self, operation: str, work: Callable[[Redis], Awaitable[T]]) -> T:
-        from redis.exceptions import ConnectionError, RedisError, TimeoutError
-
         try:
             return await work(self._redis())
-        except (RedisError, OSError) as error:
-            if isinstance(error, ConnectionError | TimeoutError | OSError):
-                failure, cause = self._hide(f"{type(error).__name__}: {error}"), error
-            else:
-                # An error reply: its code only, as the rest might quote a command's arguments.
-                code = str(error).split(" ", 1)[0] or "error"
-                failure, cause = f"{type(error).__name__}: {self._hide(code)}", None
-            logger.error("session store unavailable: %s failed: %s", operation, failure)
-            raise SessionStoreUnavailable(operation, failure) from cause
+        except Exception as error:
+            unavailable = self._unavailable(operation, error)
+            if unavailable is None:
+                raise
+            raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
+
+    def _unavailable(self, operation: str, error: Exception) -> SessionStoreUnavailable | None:
+        """What to raise for ``error`` from redis-py, logged; ``None`` for any other error."""
+        # Imported here, on the rare way out, so that no request pays for the import statement.
+        from redis.exceptions import ConnectionError, RedisError, TimeoutError
+
+        if not isinstance(error, RedisError | OSError):
+            return None
+        if isinstance(error, ConnectionError | TimeoutError | OSError):
+            failure, cause = self._hide(f"{type(error).__name__}: {error}"), error
+        else:
+            # An error reply: its code only, as the rest might quote a command's arguments.
+            code = str(error).split(" ", 1)[0] or "error"
+            failure, cause = f"{type(error).__name__}: {self._hide(code)}", None
+        logger.error("session store unavailable: %s failed: %s", operation, failure)
+        unavailable = SessionStoreUnavailable(operation, failure)
+        unavailable.__cause__ = cause  # as `raise ... from cause` (from None: hidden)
+        unavailable.__suppress_context__ = True
+        return unavailable
 
     def _hide(self, text: str) -> str:
         """``text`` without the URL's password (no redis-py message is known to quote it)."""

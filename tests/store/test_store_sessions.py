@@ -324,6 +324,22 @@ def test_removed_key_is_deleted_and_the_others_kept(
     assert stored(redis_client, session_id) == {"b": 2}
 
 
+def test_write_after_redis_forgot_its_scripts_is_saved(
+    make_client: MakeClient, client: TestClient, redis_client: redis.Redis
+) -> None:
+    session_id = start_session(client, {"a": 1})
+    redis_client.script_flush()  # as after a restart: EVALSHA answers NOSCRIPT once
+
+    response = client.post("/set", json={"a": 2})
+
+    assert response.status_code == 200
+    assert session_cookie(response)
+    assert stored(redis_client, session_id) == {"a": 2}
+    redis_client.script_flush()
+    new_id = start_session(make_client(), {"b": 1})  # a new session: EVALSHA too
+    assert stored(redis_client, new_id) == {"b": 1}
+
+
 @pytest.mark.anyio
 async def test_concurrent_requests_changing_different_keys_both_keep_their_change(
     store_url: str, redis_client: redis.Redis
