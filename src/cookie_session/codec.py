@@ -341,7 +341,8 @@ def decode_json(text: str | bytes) -> dict[str, Any]:
     """
     try:
         data = _fast_json_decode(text)
-    except (msgspec.MsgspecError, RecursionError):
+    # msgspec raises its DecodeError (a ValueError only from 0.19), or UnicodeDecodeError before.
+    except (msgspec.MsgspecError, ValueError, RecursionError):
         try:
             data = json.loads(text)
         except UnicodeDecodeError:
