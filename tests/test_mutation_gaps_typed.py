@@ -49,7 +49,7 @@ async def search(request: Request) -> JSONResponse:
     model = search_session.load(request)
     if "set" in request.query_params:
         # JSON text, which validate_assignment reads into the dict the field holds.
-        model.filters = request.query_params["set"]  # type: ignore[assignment]
+        model.filters = request.query_params["set"]  # type: ignore[assignment]  # a JSON string into a Json field, as a form would send it
     return JSONResponse({"filters": model.filters})
 
 

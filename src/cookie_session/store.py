@@ -258,7 +258,7 @@ class RedisSessionStore:
         if not fields:
             return None
         try:  # bytes, as redis-py gives them unless told to decode
-            return {n.decode(): v.decode() for n, v in fields.items()}  # type: ignore[union-attr]
+            return {n.decode(): v.decode() for n, v in fields.items()}  # type: ignore[union-attr]  # str is handled below
         except AttributeError:
             return {_text(name): _text(value) for name, value in fields.items()}
 
