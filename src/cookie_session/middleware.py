@@ -29,7 +29,6 @@ logger = logging.getLogger("cookie_session")
 _RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 _SPACE: Final = frozenset(b" \t")
-_SPACES: Final = frozenset({b" ", b"\t"})
 _SEMICOLON: Final = ord(";")
 _QUOTE: Final = ord('"')
 MAX_CANDIDATES: Final = 4
@@ -304,7 +303,7 @@ def _add_cookie_values(header: bytes, name: bytes, values: list[bytes]) -> bool:
         if value_end == -1:
             value_end = len(header)
         value = header[after + 1 : value_end]
-        if value[:1] in _SPACES or value[-1:] in _SPACES:
+        if value[:1] in b" \t" or value[-1:] in b" \t":  # rare: strip only when needed
             value = value.strip(b" \t")
         if len(value) >= 2 and value[0] == value[-1] == _QUOTE:  # a quoted value
             value = value[1:-1]
