@@ -118,6 +118,18 @@ class RedisServer:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_TIMEOUT)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server frozen by SIGSTOP: connections open, but no reply, as a hung host; it
+        resumes (SIGCONT) on the way out."""
+        assert self._process is not None, "the server is not running"
+        pid = self._process.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
     def flush(self) -> None:
         """Forget every key and every command counted so far."""
         client = self.client()

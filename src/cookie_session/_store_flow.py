@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.exceptions import CookieRejected, SessionStoreUnavailable
 from cookie_session.middleware import (
     _RESPONSE_STARTS,
@@ -120,8 +121,8 @@ class StoreFlow:
 
     def _decode(self, loaded: Mapping[str, str]) -> dict[str, Any]:
         try:
-            return {key: json.loads(value) for key, value in loaded.items()}
-        except ValueError:
+            return {key: decode_json_value(value) for key, value in loaded.items()}
+        except (ValueError, RecursionError):
             self._middleware._counters.store_errors += 1
             failure = "a stored session value is not JSON"
             logger.error("session store unavailable: load failed: %s", failure)
@@ -238,7 +239,7 @@ def _fields(data: Mapping[Any, Any]) -> dict[str, str]:
             except TypeError as error:
                 raise TypeError(f"session key {key!r} is not a string: {error}") from None
         try:
-            fields[name] = json.dumps(value)
+            fields[name] = encode_json_value(value)
         except (TypeError, ValueError, RecursionError) as error:
             raise TypeError(f"session[{key!r}] cannot be stored: {error}") from error
     return fields

@@ -354,6 +354,20 @@ def decode_json(text: str | bytes) -> dict[str, Any]:
     return data
 
 
+def encode_json_value(value: Any) -> str:
+    """``json.dumps(value)``, with its defaults; a cycle ends in RecursionError."""
+    return "".join(_encode_json(value, 0))
+
+
+def decode_json_value(text: str) -> Any:
+    """Any JSON value, read as ``json.loads`` reads it, msgspec first as in :func:`decode_json`;
+    ``ValueError`` or ``RecursionError`` when it is no JSON at all."""
+    try:
+        return _fast_json_decode(text)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return json.loads(text)
+
+
 def _name_the_key(session: Mapping[Any, Any], error: Exception) -> TypeError:
     """Find which top-level entry JSON could not represent, for a message a person can act on."""
     for key, value in session.items():

@@ -3,6 +3,8 @@ at ERROR without data, and is never taken for an empty session or a saved one.""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -17,8 +19,10 @@ from starlette.testclient import TestClient
 
 from conftest import SECRET
 from cookie_session import RedisSessionStore, SessionConfig, SessionMiddleware, get_session
+from cookie_session import store as store_module
 from cookie_session.exceptions import SessionStoreUnavailable
-from redis_server import RedisServer, running_redis_server
+from cookie_session.store import WriteOutcome
+from redis_server import STOP_TIMEOUT, RedisServer, running_redis_server
 
 from .conftest import id_in, session_cookie, session_key, store_app, with_cookie
 
@@ -219,5 +223,61 @@ async def test_store_methods_raise_when_redis_is_down(private_redis: RedisServer
                 await call()
             assert raised.value.operation == operation
             assert PASSWORD not in str(raised.value)
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_hung_redis_is_unavailable_once_the_timeout_passes(
+    private_redis: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(store_module, "TIMEOUT_SECONDS", 0.3)
+    store = RedisSessionStore(url_of(private_redis))
+    session_id = await store.create({"note": json.dumps(NOTE)}, None)
+    calls: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: store.load(session_id), "load"),
+        (lambda: store.update(session_id, {"n": "1"}, (), None), "save"),
+        (lambda: store.create({"n": "1"}, None), "save"),
+        (store.ping, "ping"),
+    ]
+    try:
+        with private_redis.paused(), caplog.at_level(logging.ERROR, logger="cookie_session"):
+            for call, operation in calls:
+                # The test's own limit, far above the store's: should the store wait forever,
+                # this fails (with TimeoutError) instead of hanging the suite.
+                with pytest.raises(SessionStoreUnavailable) as raised:
+                    async with asyncio.timeout(STOP_TIMEOUT):
+                        await call()
+                assert raised.value.operation == operation
+                assert "no reply within 0.3 s" in str(raised.value)
+                assert PASSWORD not in str(raised.value)
+        assert len(caplog.records) == len(calls)
+        assert NOTE not in caplog.text
+        assert session_id not in caplog.text
+        # The timed-out connections were dropped, not reused with a reply still due.
+        assert await store.load(session_id) == {"note": json.dumps(NOTE)}
+        assert await store.update(session_id, {"n": "2"}, (), None) is WriteOutcome.WRITTEN
+        assert await store.load(session_id) == {"note": json.dumps(NOTE), "n": "2"}
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_socket_timeout_in_the_url_is_the_one_applied(
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "TIMEOUT_SECONDS", 0.3)
+    store = RedisSessionStore(url_of(private_redis) + "?socket_timeout=1.5")
+    await store.ping()
+    try:
+        with private_redis.paused():
+            with pytest.raises(SessionStoreUnavailable, match="TimeoutError") as raised:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await store.load("A" * 43)
+            # redis-py's message, after the URL's 1.5 s: not the store's own 0.3 s.
+            assert "Timeout reading" in str(raised.value)
+            assert "no reply within" not in str(raised.value)
     finally:
         await store.aclose()

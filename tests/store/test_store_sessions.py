@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from conftest import OTHER_SECRET, SECRET
 from cookie_session import SessionCodec, SessionMiddleware, TypedSession, get_session
-from cookie_session.store import DEFAULT_LIFETIME, SESSION_ID_BYTES
+from cookie_session.store import DEFAULT_LIFETIME, SESSION_ID_BYTES, RedisSessionStore, WriteOutcome
 from redis_server import HANDSHAKE, command_counts
 
 from .conftest import (
@@ -367,6 +367,27 @@ async def test_concurrent_requests_changing_different_keys_both_keep_their_chang
     session_id = id_in(client.cookies["session"])
 
     assert stored(redis_client, session_id) == {"start": "1", "theme": "dark", "lang": "fr"}
+
+
+@pytest.mark.anyio
+async def test_thousands_of_keys_change_in_one_write(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    # The write script hands fields to HSET and HDEL a thousand at a time (Lua's unpack() has
+    # a bounded stack): more than that in one write must all arrive, in every batch.
+    store = RedisSessionStore(store_url)
+    try:
+        session_id = await store.create({f"k{n}": str(n) for n in range(4500)}, None)
+        changed = {f"k{n}": json.dumps(f"new {n}") for n in range(2500)}
+        removed = [f"k{n}" for n in range(2500, 4499)]
+        outcome = await store.update(session_id, changed, removed, None)
+    finally:
+        await store.aclose()
+
+    assert outcome is WriteOutcome.WRITTEN
+    expected = {f"k{n}": f"new {n}" for n in range(2500)} | {"k4499": 4499}
+    assert stored(redis_client, session_id) == expected
+    assert redis_client.pttl(session_key(session_id)) > (DEFAULT_LIFETIME - 60) * 1000
 
 
 def test_clear_deletes_the_data_and_the_cookie(
