@@ -281,3 +281,25 @@ async def test_a_socket_timeout_in_the_url_is_the_one_applied(
             assert "no reply within" not in str(raised.value)
     finally:
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_request_stays_cancelled_while_redis_hangs(
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store's timer must not turn a cancellation from elsewhere (a client gone, a server
+    # shutting down) into a TimeoutError, nor swallow it.
+    monkeypatch.setattr(store_module, "TIMEOUT_SECONDS", 2.0)
+    store = RedisSessionStore(url_of(private_redis))
+    await store.ping()
+    try:
+        with private_redis.paused():
+            load = asyncio.ensure_future(store.load("A" * 43))
+            await asyncio.sleep(0.2)
+            load.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await load
+        await store.ping()  # and the store goes on working
+    finally:
+        await store.aclose()
