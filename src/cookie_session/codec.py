@@ -82,6 +82,7 @@ character of a signed one, and still a valid cookie character."""
 
 _fast_json_decode = msgspec.json.Decoder().decode
 _new_tuple = tuple.__new__
+_compare_digest = hmac.compare_digest
 # Up to this many characters of base64, binascii decodes faster than pybase64 (whose fixed cost
 # per call is about that of binascii decoding 180 characters; measured on Python 3.11).
 _SHORT_BASE64: Final = 160
@@ -250,15 +251,15 @@ class SessionCodec:
         if len(signed) - dot - 1 > _MAX_TIMESTAMP_LENGTH:
             raise CookieMalformed("timestamp is more than %d characters", _MAX_TIMESTAMP_LENGTH)
         # The current key first, without a loop: almost every cookie was signed with it.
-        if hmac.compare_digest(self._signers[0].signature(signed), signature):
+        if _compare_digest(self._signers[0].signature(signed), signature):
             key_index = 0
         else:
             key_index = self._matching_fallback_key(signed, signature)
         payload, timestamp = signed[:dot], signed[dot + 1 :]
         try:  # itsdangerous's bytes_to_int(base64_decode(timestamp)), at half the cost
-            signed_at = int.from_bytes(
-                binascii.a2b_base64(timestamp.translate(_FROM_URLSAFE) + b"=="), "big"
-            )
+            if not timestamp.isalnum():  # "-" or "_": URL-safe base64's own characters
+                timestamp = timestamp.translate(_FROM_URLSAFE)
+            signed_at = int.from_bytes(binascii.a2b_base64(timestamp + b"=="), "big")
         except binascii.Error:
             raise CookieMalformed("timestamp is not base64") from None
         age = int(self._clock()) - signed_at

@@ -175,12 +175,14 @@ class SessionMiddleware:
     def _first_verified(self, candidates: list[bytes]) -> VerifiedCookie | None:
         """The first candidate that verifies; the others before it are counted and logged."""
         verify = self.codec.verify
-        rejections: list[CookieRejected] = []
+        rejections: list[CookieRejected] | None = None  # made for the first rejection only
         for candidate in candidates:
             try:
                 verified = verify(candidate)
             except CookieRejected as rejection:
                 self._counters.rejected(rejection.kind)
+                if rejections is None:
+                    rejections = []
                 rejections.append(rejection.with_traceback(None))
                 continue
             if verified.key_index:
@@ -262,16 +264,16 @@ class SessionMiddleware:
     def _add_vary(message: Message) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = list(message.get("headers", ()))
+        headers = message.get("headers", ())
         for index, (name, value) in enumerate(headers):
             if name.lower() == b"vary":
                 tokens = {token.strip().lower() for token in value.split(b",")}
                 if b"cookie" not in tokens and b"*" not in tokens:
+                    headers = list(headers)
                     headers[index] = (name, value + b", Cookie")
                     message["headers"] = headers
                 return
-        headers.append((b"vary", b"Cookie"))
-        message["headers"] = headers
+        message["headers"] = [*headers, (b"vary", b"Cookie")]  # a new list: never the app's
 
 
 def _cookie_attributes(config: SessionConfig) -> str:
