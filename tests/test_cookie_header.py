@@ -147,6 +147,24 @@ def test_candidates_are_counted_across_cookie_headers() -> None:
     assert seen == [{}]
 
 
+def test_read_cookie_counts_candidates_across_cookie_headers_too() -> None:
+    # read_cookie() (what framework adapters such as cookie_session.quart call) has the limit
+    # of the middleware's own request path.
+    bad = f"session={signed(PLANTED, OTHER_SECRET)}"
+    scope: Scope = {
+        "type": "http",
+        "headers": [
+            (b"cookie", f"{bad}; {bad}".encode()),
+            (b"cookie", f"{bad}; {bad}".encode()),
+            (b"cookie", f"session={signed(REAL)}".encode()),
+        ],
+    }
+    middleware = SessionMiddleware(Starlette(routes=[Route("/", show)]), secret_key=SECRET)
+
+    assert middleware.read_cookie(scope) is None
+    assert middleware.stats().cookies_rejected["signature"] == MAX_CANDIDATES
+
+
 def test_a_hostile_header_of_bogus_candidates_costs_no_hmac(hmac_count: list[int]) -> None:
     header = "; ".join(["session=a.b"] * 640)
 

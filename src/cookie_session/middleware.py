@@ -122,11 +122,7 @@ class SessionMiddleware:
             resend = False
         else:
             session = Session(incoming.data)
-            # _must_resend(), inline.
-            resend = bool(incoming.key_index or incoming.other_format) or (
-                self._refresh_after is not None
-                and self.codec.age(incoming.signed_at) > self._refresh_after
-            )
+            resend = self._must_resend(incoming)
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
