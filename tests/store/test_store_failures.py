@@ -303,3 +303,39 @@ async def test_a_cancelled_request_stays_cancelled_while_redis_hangs(
         await store.ping()  # and the store goes on working
     finally:
         await store.aclose()
+
+
+def test_a_connection_lost_to_a_redis_restart_is_retried_at_once(
+    private_redis: RedisServer,
+) -> None:
+    # The connection of the first requests is idle when Redis restarts under it; the next
+    # request's command fails on it and goes again, at once, on a new connection.
+    app = store_app(url_of(private_redis))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/set", json={"n": 1}).status_code == 200
+        private_redis.stop()
+        private_redis.start()  # empty: nothing was persisted
+        shown = client.get("/show")
+        written = client.post("/set", json={"n": 2})
+        again = client.get("/show")
+
+    assert (shown.status_code, shown.json()["data"]) == (200, {})
+    assert written.status_code == 200
+    assert again.json()["data"] == {"n": 2}
+    assert app.stats().store_errors == 0
+
+
+def test_an_error_reply_leaves_the_connection_fit_for_the_next_request(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = store_app(store_url)
+    broken = started_session(app)
+    sound = started_session(app)
+    redis_client.set(session_key(id_in(broken)), NOTE)  # not a hash any more
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/show", headers=with_cookie(broken)).status_code == 500
+        after = client.get("/show", headers=with_cookie(sound))
+
+    assert after.status_code == 200
+    assert after.json()["data"] == {"note": NOTE}

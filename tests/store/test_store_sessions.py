@@ -521,3 +521,29 @@ def test_each_request_in_an_event_loop_of_its_own_works(store_url: str) -> None:
 
     assert client.get("/show").json()["data"] == {"n": 1, "m": 2}
     gc.collect()  # the finished loops' connections are dropped here, their warnings ignored
+
+
+def _clients(redis_client: redis.Redis, name: str) -> int:
+    """Connections to the server named ``name`` (other tests' connections may linger)."""
+    return sum(client["name"] == name for client in redis_client.client_list())
+
+
+@pytest.mark.anyio
+async def test_requests_one_after_another_share_one_connection_and_aclose_closes_it(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    name = "one-connection-test"
+    store = RedisSessionStore(f"{store_url}?client_name={name}")
+    try:
+        session_id = await store.create({"n": "0"}, None)
+        for n in range(1, 21):
+            assert await store.load(session_id) is not None
+            await store.update(session_id, {"n": str(n)}, (), None)
+        # One connection for the session's reads and writes; at most one more in the client's
+        # pool (the SCRIPT LOAD the first write needed).
+        assert 1 <= _clients(redis_client, name) <= 2
+        assert stored(redis_client, session_id) == {"n": 20}
+    finally:
+        await store.aclose()
+
+    assert _clients(redis_client, name) == 0
