@@ -116,13 +116,32 @@ class SessionMiddleware:
                     candidates = []
                 if _add_cookie_values(value, cookie_name, candidates):
                     break  # MAX_CANDIDATES found: any further ones are ignored unread
-        incoming = None if candidates is None else self._first_verified(candidates)
+        if candidates is None:
+            incoming = None
+        elif len(candidates) == 1:  # the common case: _first_verified() without its loop
+            try:
+                incoming = self.codec.verify(candidates[0])
+            except CookieRejected as rejection:
+                incoming = None
+                self._counters.rejected(rejection.kind)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("session cookie rejected: %s", rejection.reason)
+            else:
+                if incoming.key_index:
+                    self._counters.accepted(incoming.key_index)
+                else:
+                    self._counters.cookies_accepted += 1
+        else:
+            incoming = self._first_verified(candidates)
         if incoming is None:
             session = Session()
             resend = False
         else:
             session = Session(incoming.data)
-            resend = self._must_resend(incoming)
+            # Only a cookie of another key or format, or a refresh_after setting, can need it.
+            resend = bool(
+                incoming.key_index or incoming.other_format or self._refresh_after is not None
+            ) and self._must_resend(incoming)
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
