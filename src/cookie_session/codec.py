@@ -246,9 +246,10 @@ class SessionCodec:
         signed, _, signature = value.rpartition(b".")
         # The shape is checked before any HMAC, so bogus values cost no hashing at all.
         dot = signed.rfind(b".")
-        if len(signature) != SIGNATURE_LENGTH or dot < 1 or dot == len(signed) - 1:
+        timestamp_length = len(signed) - dot - 1
+        if len(signature) != SIGNATURE_LENGTH or dot < 1 or timestamp_length == 0:
             raise CookieMalformed("not a signed value")
-        if len(signed) - dot - 1 > _MAX_TIMESTAMP_LENGTH:
+        if timestamp_length > _MAX_TIMESTAMP_LENGTH:
             raise CookieMalformed("timestamp is more than %d characters", _MAX_TIMESTAMP_LENGTH)
         # The current key first, without a loop: almost every cookie was signed with it.
         if _compare_digest(self._signers[0].signature(signed), signature):
@@ -268,7 +269,7 @@ class SessionCodec:
         # decode_payload()'s common case inline (this runs on every request with a cookie):
         # canonical base64 of a JSON object. Anything else, valid or not, goes through it.
         try:
-            if len(payload) <= _SHORT_BASE64:  # lenient, as Starlette's b64decode: never refuses
+            if dot <= _SHORT_BASE64:  # dot == len(payload)  # lenient, as Starlette's b64decode: never refuses
                 raw = binascii.a2b_base64(payload)  # what pybase64 would accept
             else:
                 raw = _fast_b64decode(payload, validate=True)

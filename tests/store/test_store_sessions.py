@@ -21,7 +21,13 @@ from starlette.testclient import TestClient
 
 from conftest import OTHER_SECRET, SECRET
 from cookie_session import SessionCodec, SessionMiddleware, TypedSession, get_session
-from cookie_session.store import DEFAULT_LIFETIME, SESSION_ID_BYTES, RedisSessionStore, WriteOutcome
+from cookie_session.store import (
+    DEFAULT_LIFETIME,
+    SESSION_ID_BYTES,
+    RedisSessionStore,
+    WriteOutcome,
+    new_session_id,
+)
 from redis_server import HANDSHAKE, command_counts
 
 from .conftest import (
@@ -547,3 +553,23 @@ async def test_requests_one_after_another_share_one_connection_and_aclose_closes
         await store.aclose()
 
     assert _clients(redis_client, name) == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "options", ["", "?protocol=3", "?decode_responses=true", "?protocol=3&decode_responses=true"]
+)
+async def test_sessions_read_back_whatever_reply_form_the_url_asks_for(
+    store_url: str, options: str
+) -> None:
+    # The store reads HGETALL's raw reply: a flat list (RESP2) or a map (RESP3), of bytes or,
+    # with decode_responses, of str.
+    store = RedisSessionStore(store_url + options)
+    try:
+        session_id = await store.create({"user": '"alice"', "n": "1"}, None)
+        assert await store.load(session_id) == {"user": '"alice"', "n": "1"}
+        assert await store.update(session_id, {"n": "2"}, ["user"], None) is WriteOutcome.WRITTEN
+        assert await store.load(session_id) == {"n": "2"}
+        assert await store.load(new_session_id()) is None
+    finally:
+        await store.aclose()
