@@ -269,8 +269,10 @@ class SessionCodec:
         # decode_payload()'s common case inline (this runs on every request with a cookie):
         # canonical base64 of a JSON object. Anything else, valid or not, goes through it.
         try:
-            if dot <= _SHORT_BASE64:  # dot == len(payload)  # lenient, as Starlette's b64decode: never refuses
-                raw = binascii.a2b_base64(payload)  # what pybase64 would accept
+            # Short payloads (dot == len(payload)): binascii's lenient decoder, Starlette's own,
+            # which gives what pybase64 would for canonical base64 and never refuses less.
+            if dot <= _SHORT_BASE64:
+                raw = binascii.a2b_base64(payload)
             else:
                 raw = _fast_b64decode(payload, validate=True)
             data = _fast_json_decode(raw)
