@@ -538,7 +538,7 @@ class RedisSessionStore:
                 await connection.send_command(*args)
                 reply = await connection.read_response()
             except ResponseError:  # an error reply, read in full: the connection is sound
-                idle.append(connection)
+                await self._put_back(connection, idle)
                 raise
             except (ConnectionError, TimeoutError):
                 await connection.disconnect()
@@ -548,9 +548,19 @@ class RedisSessionStore:
             except BaseException:  # cancelled (the timer): redis-py has disconnected it
                 await connection.disconnect(nowait=True)
                 raise
-            idle.append(connection)
+            await self._put_back(connection, idle)
             return reply
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _put_back(
+        self, connection: AbstractConnection, idle: list[AbstractConnection]
+    ) -> None:
+        """Keep a sound connection for the next command, unless the store was closed (or moved
+        to another loop) while it was in use: then close it, as aclose() did the others."""
+        if idle is self._idle:
+            idle.append(connection)
+        else:
+            await connection.disconnect()
 
     def _index(self, pipe: Any, user: str, session_id: str) -> None:
         pipe.eval(_INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)

@@ -4,8 +4,11 @@ at ERROR without data, and is never taken for an empty session or a saved one.""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -339,3 +342,31 @@ def test_an_error_reply_leaves_the_connection_fit_for_the_next_request(
 
     assert after.status_code == 200
     assert after.json()["data"] == {"note": NOTE}
+
+
+@pytest.mark.anyio
+async def test_aclose_during_a_request_closes_that_request_s_connection_too(
+    private_redis: RedisServer,
+) -> None:
+    name = "in-flight-at-aclose"
+    store = RedisSessionStore(f"{url_of(private_redis)}?client_name={name}")
+    session_id = await store.create({"note": json.dumps(NOTE)}, None)
+    client = redis.Redis(host="127.0.0.1", port=private_redis.port, password=PASSWORD)
+    try:
+        with private_redis.paused():
+            load = asyncio.ensure_future(store.load(session_id))
+            await asyncio.sleep(0.2)  # its command is sent; the reply waits for the server
+            await store.aclose()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            assert await load == {"note": json.dumps(NOTE)}  # the request itself completes
+            gc.collect()
+        # Closed by the store, not dropped for the garbage collector to find unclosed.
+        assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while any(c["name"] == name for c in client.client_list()):
+            assert time.monotonic() < deadline, "the store left a connection open"
+            await asyncio.sleep(0.02)
+    finally:
+        client.close()
+        await store.aclose()
