@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import math
 import os
 import secrets
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -312,11 +314,24 @@ def _store_state(config: SessionConfig) -> dict[str, Any] | None:
     store = RedisSessionStore.from_config(config)
     failure: str | None = None
     try:
-        asyncio.run(_ping(store))
+        with _store_log_muted():
+            asyncio.run(_ping(store))
     except SessionStoreUnavailable as error:
         failure = error.failure
     url = redacted_url(config.store_url.get_secret_value())
     return {"url": url, "answers": failure is None, "error": failure}
+
+
+@contextlib.contextmanager
+def _store_log_muted() -> Iterator[None]:
+    """The store's own ERROR line off while a command reports the failure itself: without
+    logging set up, Python prints it to stderr too, and the failure would read twice."""
+    store_logger = logging.getLogger("cookie_session")
+    disabled, store_logger.disabled = store_logger.disabled, True
+    try:
+        yield
+    finally:
+        store_logger.disabled = disabled
 
 
 async def _ping(store: RedisSessionStore) -> None:
@@ -401,7 +416,8 @@ def _revoke(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        revoked = asyncio.run(_revoke_user(RedisSessionStore.from_config(config), args.user))
+        with _store_log_muted():
+            revoked = asyncio.run(_revoke_user(RedisSessionStore.from_config(config), args.user))
     except SessionStoreUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
