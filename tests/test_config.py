@@ -1308,6 +1308,15 @@ def near_miss_warnings(deployment: Deployment, env_prefix: str = "SESSION_") -> 
         ("SESSION_SECRET_KEY_FILE", "SESSION_SECRET_KEY"),
         ("session_httpsonly", "SESSION_HTTPS_ONLY"),  # any letter case
         ("Session_Same_Stie", "SESSION_SAME_SITE"),
+        # Flask's and Django's names for the same settings: the one they mean.
+        ("SESSION_COOKIE_SECURE", "SESSION_HTTPS_ONLY"),
+        ("SESSION_COOKIE_SAMESITE", "SESSION_SAME_SITE"),
+        ("SESSION_COOKIE_DOMAIN", "SESSION_DOMAIN"),
+        ("SESSION_COOKIE_PATH", "SESSION_PATH"),
+        ("SESSION_COOKIE_AGE", "SESSION_MAX_AGE"),
+        ("SESSION_COOKIE_PARTITIONED", "SESSION_PARTITIONED"),
+        ("SESSION_KEY_PREFIX", "SESSION_STORE_PREFIX"),
+        ("session_cookie_secure", "SESSION_HTTPS_ONLY"),
     ],
 )
 def test_near_miss_of_a_real_variable_warns_naming_both(
@@ -1321,6 +1330,28 @@ def test_near_miss_of_a_real_variable_warns_naming_both(
         f"{variable} (in the environment) is not a setting and is ignored; "
         f"did you mean {resembled}?"
     )
+
+
+def test_flask_s_httponly_switch_is_answered_not_matched(deployment: Deployment) -> None:
+    deployment.set("environment", SESSION_COOKIE_HTTPONLY="false")
+
+    [message] = near_miss_warnings(deployment)
+
+    assert message == (
+        "SESSION_COOKIE_HTTPONLY (in the environment) is not a setting and is ignored; "
+        "the session cookie is always HttpOnly"
+    )
+
+
+def test_another_framework_s_name_is_matched_under_a_custom_prefix_too(
+    deployment: Deployment,
+) -> None:
+    deployment.set("environment", MYAPP_COOKIE_SECURE="true")
+
+    assert near_miss_warnings(deployment, env_prefix="MYAPP_") == [
+        "MYAPP_COOKIE_SECURE (in the environment) is not a setting and is ignored; "
+        "did you mean MYAPP_HTTPS_ONLY?"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,10 @@ letter or swaps two neighbours), or when it is the real one's leading words
 (``SESSION_SECRET``) or the real one and one more word (``SESSION_COOKIE_NAME``). That catches
 ``SESSION_SAMESITE``, ``SESSION_MAX_AGES`` and ``SESSION_SECRET_KEY_FILE`` and leaves
 ``SESSION_MANAGER`` (which Linux desktops set, two edits from ``SESSION_MAX_AGE``) alone.
+
+Names that Flask and Django give the same settings come first, whatever the rule would say:
+``SESSION_COOKIE_SECURE`` means ``SESSION_HTTPS_ONLY`` (not ``SESSION_COOKIE``, which it is one
+word more than), ``SESSION_COOKIE_AGE`` means ``SESSION_MAX_AGE``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,21 @@ _LONG_NAME: Final = 10
 """Names of this many letters or more (underscores aside) are near misses within two edits."""
 _PACKAGE_DIRECTORY: Final = os.path.dirname(__file__) + os.sep
 
+# Flask's, Django's and Flask-Session's names (after the SESSION_ prefix they share with ours)
+# for settings this package has: the words of ours.
+_OTHER_FRAMEWORKS: Final = {
+    "cookie_name": "cookie",
+    "cookie_secure": "https_only",
+    "cookie_samesite": "same_site",
+    "cookie_domain": "domain",
+    "cookie_path": "path",
+    "cookie_age": "max_age",
+    "cookie_partitioned": "partitioned",
+    "key_prefix": "store_prefix",
+}
+_ALWAYS_HTTPONLY: Final = "cookie_httponly"
+"""Flask's and Django's switch for HttpOnly, which this package always sets."""
+
 
 def warn_near_misses(
     layers: Iterable[tuple[str, Iterable[str]]], variables: Sequence[str], env_prefix: str
@@ -40,18 +59,23 @@ def warn_near_misses(
     for source, names in layers:
         for name in names:
             resembled = resembled_variable(name, variables, env_prefix)
-            if resembled is not None:
-                warnings.warn(
-                    f"{name} (in the {source}) is not a setting and is ignored; "
-                    f"did you mean {resembled}?",
-                    SessionConfigWarning,
-                    stacklevel=_stacklevel_outside_package(),
-                )
+            if resembled == _ALWAYS_HTTPONLY:
+                hint = "the session cookie is always HttpOnly"
+            elif resembled is not None:
+                hint = f"did you mean {resembled}?"
+            else:
+                continue
+            warnings.warn(
+                f"{name} (in the {source}) is not a setting and is ignored; {hint}",
+                SessionConfigWarning,
+                stacklevel=_stacklevel_outside_package(),
+            )
 
 
 def resembled_variable(name: str, variables: Sequence[str], env_prefix: str) -> str | None:
     """The variable in ``variables`` that ``name`` is a near miss of (the closest, the first of
-    equals), or None when ``name`` is one of them or resembles none."""
+    equals, or the one another framework's name means), or None when ``name`` is one of them or
+    resembles none; ``"cookie_httponly"`` for the HttpOnly switch of Flask and Django."""
     # With no prefix every variable of the machine (PATH, USER...) would be a candidate.
     if not env_prefix or not name.lower().startswith(env_prefix.lower()):
         return None
@@ -60,6 +84,14 @@ def resembled_variable(name: str, variables: Sequence[str], env_prefix: str) -> 
     words = _words(name, env_prefix)
     if not words:
         return None
+    suffix = "_".join(words)
+    if suffix == _ALWAYS_HTTPONLY:
+        return _ALWAYS_HTTPONLY
+    if suffix in _OTHER_FRAMEWORKS:
+        meant = _OTHER_FRAMEWORKS[suffix].split("_")
+        for variable in variables:
+            if _words(variable, env_prefix) == meant:
+                return variable
     letters = "".join(words)
     near: list[tuple[int, str]] = []
     for variable in variables:
