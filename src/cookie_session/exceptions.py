@@ -11,7 +11,7 @@ middleware turns them into an empty session. They are public so tools such as
 probably not as meant.
 """
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 __all__ = [
     "CookieDecryptionFailed",
@@ -95,9 +95,13 @@ class CookieRejected(SessionError):
 
     kind: ClassVar[str] = "rejected"
 
-    # No __init__ of its own: BaseException keeps (template, *args) in ``args``, in C, which
-    # makes a refused cookie cheaper than a Python constructor would.
+    # No __init__ at run time: BaseException keeps (template, *args) in ``args``, in C, which
+    # makes a refused cookie cheaper than a Python constructor would. Type checkers see one.
     args: tuple[str, *tuple[object, ...]]
+
+    if TYPE_CHECKING:
+
+        def __init__(self, template: str, *args: object) -> None: ...
 
     @property
     def reason(self) -> str:
