@@ -68,6 +68,37 @@ def test_vary_in_another_letter_case_is_extended_not_repeated() -> None:
     assert response.headers.get_list("vary") == ["Origin, Cookie"]
 
 
+def test_headers_given_as_a_generator_are_all_kept_beside_vary() -> None:
+    # ASGI allows any iterable of pairs; Vary must not consume it and drop the others.
+    async def read(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["session"].get("user")
+        headers = ((name, value) for name, value in [(b"x-one", b"1"), (b"x-two", b"2")])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    response = client_of(SessionMiddleware(read, secret_key=SECRET)).get("/")
+
+    assert (response.headers["x-one"], response.headers["x-two"]) == ("1", "2")
+    assert response.headers.get_list("vary") == ["Cookie"]
+
+
+def test_a_response_s_headers_list_is_never_changed_in_place() -> None:
+    # A Response object (and so its header list) may be sent more than once.
+    shared = [(b"x-one", b"1")]
+
+    async def read(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["session"].get("user")
+        await send({"type": "http.response.start", "status": 200, "headers": shared})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = client_of(SessionMiddleware(read, secret_key=SECRET))
+    client.get("/")
+    second = client.get("/")
+
+    assert shared == [(b"x-one", b"1")]
+    assert second.headers.get_list("vary") == ["Cookie"]
+
+
 def test_websocket_accept_carries_no_vary() -> None:
     async def write(scope: Scope, receive: Receive, send: Send) -> None:
         scope["session"]["user"] = "alice"

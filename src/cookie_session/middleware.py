@@ -280,6 +280,8 @@ class SessionMiddleware:
         if message["type"] != "http.response.start":
             return
         headers = message.get("headers", ())
+        if type(headers) is not list and type(headers) is not tuple:
+            headers = list(headers)  # any iterable, as ASGI allows: read once, kept
         for index, (name, value) in enumerate(headers):
             if name.lower() == b"vary":
                 tokens = {token.strip().lower() for token in value.split(b",")}
