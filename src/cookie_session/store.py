@@ -225,8 +225,11 @@ class RedisSessionStore:
         if parts.password:
             passwords += [parts.password, unquote(parts.password)]
         self._passwords = [password for password in passwords if password]
-        own_timeout = not any(name == "socket_timeout" for name, _ in parse_qsl(parts.query))
-        self._timeout = TIMEOUT_SECONDS if own_timeout else None
+        options = {name for name, _ in parse_qsl(parts.query)}
+        self._timeout = None if "socket_timeout" in options else TIMEOUT_SECONDS
+        # A URL that caps the client's connections (max_connections) keeps every command in
+        # its pool, which counts them; _command's own connections would come on top.
+        self._direct = "max_connections" not in options
         self._client: Redis | None = None
         self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         # Idle connections of this loop's client for _command(), outside its pool.
@@ -530,6 +533,8 @@ class RedisSessionStore:
         """
         from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
+        if not self._direct:
+            return await self._redis().execute_command(*args)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         pool = self._redis().connection_pool  # first: it resets self._idle on a new loop
         idle = self._idle
         connection = idle.pop() if idle else pool.connection_class(**pool.connection_kwargs)

@@ -573,3 +573,21 @@ async def test_sessions_read_back_whatever_reply_form_the_url_asks_for(
         assert await store.load(new_session_id()) is None
     finally:
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_url_that_caps_connections_keeps_every_command_within_the_cap(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    name = "capped-connections-test"
+    store = RedisSessionStore(f"{store_url}?client_name={name}&max_connections=1")
+    try:
+        await store.ping()  # a connection in the client's pool
+        session_id = await store.create({"n": "0"}, None)
+        for n in range(1, 6):
+            assert await store.load(session_id) is not None
+            await store.update(session_id, {"n": str(n)}, (), None)
+        assert _clients(redis_client, name) == 1
+        assert stored(redis_client, session_id) == {"n": 5}
+    finally:
+        await store.aclose()
