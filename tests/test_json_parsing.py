@@ -120,3 +120,27 @@ def test_a_cookie_starlette_would_read_is_read_the_same() -> None:
 
     assert data == {"user": "alice", "big": 123456789012345678901234567890}
     assert math.isfinite(data["big"])
+
+
+@given(
+    data=objects,
+    padding=st.integers(0, 400),  # short payloads (binascii) and long ones (pybase64)
+    noise=st.sampled_from([b"", b"!", b"\n", b"*$"]),
+    noise_at=st.integers(0, 10_000),
+)
+def test_a_signed_cookie_reads_as_starlette_reads_it(
+    data: dict[str, Any], padding: int, noise: bytes, noise_at: int
+) -> None:
+    # Through verify(), whose inline fast path must agree with Starlette's
+    # json.loads(b64decode(payload)) for canonical and non-canonical base64 alike.
+    data = data | {"padding": "x" * padding}
+    payload = base64.b64encode(json.dumps(data).encode("utf-8", "surrogatepass"))
+    at = noise_at % (len(payload) + 1)
+    payload = payload[:at] + noise + payload[at:]
+    cookie = itsdangerous.TimestampSigner(SECRET).sign(payload).decode("ascii")
+
+    verified = SessionCodec([SECRET], max_age=None).verify(cookie)
+
+    starlette_reads = json.loads(base64.b64decode(payload))
+    assert same(verified.data, starlette_reads)
+    assert verified.json_text == base64.b64decode(payload).decode("utf-8", "replace")
