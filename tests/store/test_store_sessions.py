@@ -529,6 +529,15 @@ def test_each_request_in_an_event_loop_of_its_own_works(store_url: str) -> None:
     gc.collect()  # the finished loops' connections are dropped here, their warnings ignored
 
 
+async def _used(store: RedisSessionStore, times: int) -> str:
+    """The ID of a session made through ``store``, then read and changed ``times`` times."""
+    session_id = await store.create({"n": "0"}, None)
+    for n in range(1, times + 1):
+        assert await store.load(session_id) is not None
+        await store.update(session_id, {"n": str(n)}, (), None)
+    return session_id
+
+
 def _clients(redis_client: redis.Redis, name: str) -> int:
     """Connections to the server named ``name`` (other tests' connections may linger)."""
     return sum(client["name"] == name for client in redis_client.client_list())
@@ -541,10 +550,7 @@ async def test_requests_one_after_another_share_one_connection_and_aclose_closes
     name = "one-connection-test"
     store = RedisSessionStore(f"{store_url}?client_name={name}")
     try:
-        session_id = await store.create({"n": "0"}, None)
-        for n in range(1, 21):
-            assert await store.load(session_id) is not None
-            await store.update(session_id, {"n": str(n)}, (), None)
+        session_id = await _used(store, 20)
         # One connection for the session's reads and writes; at most one more in the client's
         # pool (the SCRIPT LOAD the first write needed).
         assert 1 <= _clients(redis_client, name) <= 2
@@ -583,10 +589,7 @@ async def test_a_url_that_caps_connections_keeps_every_command_within_the_cap(
     store = RedisSessionStore(f"{store_url}?client_name={name}&max_connections=1")
     try:
         await store.ping()  # a connection in the client's pool
-        session_id = await store.create({"n": "0"}, None)
-        for n in range(1, 6):
-            assert await store.load(session_id) is not None
-            await store.update(session_id, {"n": str(n)}, (), None)
+        session_id = await _used(store, 5)
         assert _clients(redis_client, name) == 1
         assert stored(redis_client, session_id) == {"n": 5}
     finally:
