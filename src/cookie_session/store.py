@@ -234,6 +234,9 @@ class RedisSessionStore:
         self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         # Idle connections of this loop's client for _command(), outside its pool.
         self._idle: list[AbstractConnection] = []
+        # redis-py's error reply, and the failures worth one more try: set with the client.
+        self._error_reply: type[Exception] = Exception
+        self._lost: tuple[type[Exception], ...] = ()
 
     @classmethod
     def from_config(cls, config: SessionConfig) -> RedisSessionStore:
@@ -531,8 +534,6 @@ class RedisSessionStore:
         that died with a Redis restart fails on first use). Replies are not post-processed:
         HGETALL's is a flat list (a map with RESP3).
         """
-        from redis.exceptions import ConnectionError, ResponseError, TimeoutError
-
         if not self._direct:
             return await self._redis().execute_command(*args)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         pool = self._redis().connection_pool  # first: it resets self._idle on a new loop
@@ -542,10 +543,10 @@ class RedisSessionStore:
             try:
                 await connection.send_command(*args)
                 reply = await connection.read_response()
-            except ResponseError:  # an error reply, read in full: the connection is sound
+            except self._error_reply:  # an error reply, read in full: the connection is sound
                 await self._put_back(connection, idle)
                 raise
-            except (ConnectionError, TimeoutError):
+            except self._lost:
                 await connection.disconnect()
                 if attempt == 2:
                     raise
@@ -586,6 +587,10 @@ class RedisSessionStore:
             )
             self._client_loop = weakref.ref(loop)
             self._idle = []
+            if not self._lost:  # redis-py's exceptions, found once rather than per command
+                from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+                self._error_reply, self._lost = ResponseError, (ConnectionError, TimeoutError)
         return self._client
 
     async def _run(self, operation: str, work: Callable[[Redis], Awaitable[T]]) -> T:
