@@ -331,11 +331,25 @@ def print_floor() -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="about 10 seconds instead of ~1 min")
+def parse_arguments(
+    argv: list[str] | None, description: str | None, quick: str
+) -> argparse.Namespace:
+    """The options every benchmark here takes: ``--quick`` (described by ``quick``), ``--json``."""
+    parser = argparse.ArgumentParser(description=(description or "").split("\n\n")[0] or None)
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def write_figures(path: str | None, figures: dict[str, Any]) -> None:
+    """``figures`` as JSON at ``path`` (``--json``), if one was given."""
+    if path:
+        with open(path, "w", encoding="utf-8") as output:
+            json.dump(figures, output, indent=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv, __doc__, "about 10 seconds instead of ~1 min")
     rounds, batch = (15, 400) if args.quick else (41, 1200)
 
     for scenario in SCENARIOS:
@@ -407,19 +421,16 @@ def main(argv: list[str] | None = None) -> int:
         "encrypted: ours with encrypt=True; its ratio is to Starlette's signed overhead."
     )
     print_floor()
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(
-                {
-                    "python": platform.python_version(),
-                    "starlette": starlette.__version__,
-                    "rounds": rounds,
-                    "batch": batch,
-                    "results": rows,
-                },
-                output,
-                indent=2,
-            )
+    write_figures(
+        args.json,
+        {
+            "python": platform.python_version(),
+            "starlette": starlette.__version__,
+            "rounds": rounds,
+            "batch": batch,
+            "results": rows,
+        },
+    )
     return 0
 
 

@@ -23,9 +23,7 @@ aborts the run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -40,7 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from overhead import _receive, _respond, _scope, _set_cookie  # the same requests and responses
+from overhead import (  # the same requests and responses, and the same command line
+    _receive,
+    _respond,
+    _scope,
+    _set_cookie,
+    parse_arguments,
+    write_figures,
+)
 from redis.asyncio import Redis
 from starsessions import SessionAutoloadMiddleware
 from starsessions import SessionMiddleware as StarsessionsMiddleware
@@ -282,10 +287,7 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="a few seconds instead of ~30 s")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv, __doc__, "a few seconds instead of ~30 s")
     rounds, batch = (9, 300) if args.quick else (31, 1000)
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed (Debian package 'redis-server')")
@@ -351,23 +353,20 @@ def main(argv: list[str] | None = None) -> int:
             for name, per in commands[scenario.name].items()
         )
         print(f"  {scenario.name}: {counted}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(
-                {
-                    "python": platform.python_version(),
-                    "redis_server": redis_version,
-                    "redis_py": redis.__version__,
-                    "starsessions": version("starsessions"),
-                    "visitors": VISITORS,
-                    "rounds": rounds,
-                    "batch": batch,
-                    "load_average": {"before": load_before, "after": load_after},
-                    "results": rows,
-                },
-                output,
-                indent=2,
-            )
+    write_figures(
+        args.json,
+        {
+            "python": platform.python_version(),
+            "redis_server": redis_version,
+            "redis_py": redis.__version__,
+            "starsessions": version("starsessions"),
+            "visitors": VISITORS,
+            "rounds": rounds,
+            "batch": batch,
+            "load_average": {"before": load_before, "after": load_after},
+            "results": rows,
+        },
+    )
     return 0
 
 
