@@ -321,6 +321,8 @@ def test_every_bad_field_is_reported_in_one_error() -> None:
         store_url="http://cache:6379",
         store_prefix="",
         user_key=5,
+        anonymous_max_age=0,
+        store_max_bytes=0,
     )
 
     assert sorted(fields_named(error)) == sorted(SessionConfig.model_fields)
@@ -529,6 +531,8 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "refresh_after": 600,
         "store_prefix": "app:",
         "user_key": "user_id",
+        "anonymous_max_age": None,
+        "store_max_bytes": 1048576,
     }
 
 
@@ -549,6 +553,8 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ("store_url", "SESSION_STORE_URL"),
         ("store_prefix", "SESSION_STORE_PREFIX"),
         ("user_key", "SESSION_USER_KEY"),
+        ("anonymous_max_age", "SESSION_ANONYMOUS_MAX_AGE"),
+        ("store_max_bytes", "SESSION_STORE_MAX_BYTES"),
     ],
 )
 def test_each_setting_has_its_variable(field: str, variable: str) -> None:
@@ -617,6 +623,8 @@ def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> No
         "store_url": "default",
         "store_prefix": "default",
         "user_key": "default",
+        "anonymous_max_age": "default",
+        "store_max_bytes": "default",
     }
     assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (
         60,
@@ -1469,3 +1477,31 @@ def test_without_a_prefix_no_variable_is_a_near_miss(deployment: Deployment) -> 
     deployment.set("environment", HTTPSONLY="true", SAMESITE="lax")
 
     assert near_miss_warnings(deployment, env_prefix="") == []
+
+
+@pytest.mark.parametrize("field", ["anonymous_max_age", "store_max_bytes"])
+def test_store_only_setting_without_a_store_is_refused(field: str) -> None:
+    error = refuse(**{field: 600})
+
+    [problem] = error.errors()
+    assert problem["type"] == "cookie_rule"
+    assert f"{field} requires store_url" in problem["msg"]
+
+
+def test_anonymous_max_age_longer_than_max_age_is_refused() -> None:
+    error = refuse(store_url="redis://cache:6379", max_age=600, anonymous_max_age=601)
+
+    [problem] = error.errors()
+    assert problem["type"] == "cookie_rule"
+    assert "anonymous_max_age must not exceed max_age" in problem["msg"]
+
+
+def test_store_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("SESSION_STORE_URL", "redis://cache:6379")
+    monkeypatch.setenv("SESSION_ANONYMOUS_MAX_AGE", "900")
+    monkeypatch.setenv("SESSION_STORE_MAX_BYTES", "65536")
+
+    config = SessionConfig.from_env(env_file=None)
+
+    assert (config.anonymous_max_age, config.store_max_bytes) == (900, 65536)

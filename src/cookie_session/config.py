@@ -74,6 +74,8 @@ MIN_SECRET_LENGTH: Final = 32
 MIN_SECRET_DISTINCT_CHARACTERS: Final = 8
 MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
 """Browsers cap a cookie's lifetime at 400 days (RFC 6265bis); a longer one is silently cut."""
+STORE_MAX_BYTES_LIMIT: Final = 512 * 1024 * 1024
+"""Redis's own limit on one string: a session's JSON can be no bigger."""
 MAX_ATTRIBUTE_LENGTH: Final = 1024
 """RFC 6265bis: browsers ignore a Path or Domain attribute value longer than this."""
 MAX_HOST_NAME_LENGTH: Final = 253
@@ -99,6 +101,8 @@ class SessionFields(TypedDict, total=False):
     store_url: str | SecretStr | None
     store_prefix: str
     user_key: str | None
+    anonymous_max_age: int | None
+    store_max_bytes: int
 
 
 ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
@@ -469,6 +473,22 @@ class SessionConfig(BaseSettings):
         description="The session key naming the signed-in user (store only): a change of its "
         "value moves the session to a new ID, and sessions are indexed by user for revocation.",
     )
+    anonymous_max_age: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_AGE_LIMIT)] | None,
+        BeforeValidator(_none_words_to_none),
+        BeforeValidator(_reject_bool),
+    ] = Field(
+        default=None,
+        description="Store only: seconds a session with no signed-in user (nothing under "
+        "user_key, or no user_key) lives in Redis after its last write, at most max_age; None "
+        "for as long as a signed-in one. Shorter keeps a flood of anonymous sessions from "
+        "filling Redis (docs/store.md).",
+    )
+    store_max_bytes: Annotated[int, Field(ge=1, le=STORE_MAX_BYTES_LIMIT)] = Field(
+        default=1024 * 1024,
+        description="Store only: the largest session the store accepts (its JSON, all keys); a "
+        "bigger one is a SessionTooLarge error and nothing is written.",
+    )
 
     if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed __init__
 
@@ -682,6 +702,24 @@ class SessionConfig(BaseSettings):
                     ("encrypt", "store_url"),
                     "encrypt=True cannot go with store_url: a store keeps no session data in the "
                     "cookie, only its signed ID",
+                )
+            )
+        if self.store_url is None:
+            problems.extend(
+                ((field, "store_url"), f"{field} requires store_url: it applies to the Redis store")
+                for field in ("anonymous_max_age", "store_max_bytes")
+                if getattr(self, field) != type(self).model_fields[field].default
+            )
+        elif (
+            self.anonymous_max_age is not None
+            and self.max_age is not None
+            and self.anonymous_max_age > self.max_age
+        ):
+            problems.append(
+                (
+                    ("anonymous_max_age", "max_age"),
+                    "anonymous_max_age must not exceed max_age: it is the shorter lifetime of "
+                    "sessions with no signed-in user",
                 )
             )
         if self.user_key is not None and self.store_url is None:
