@@ -3,8 +3,8 @@
 Each one listens on 127.0.0.1 on a free port, keeps its files in a temporary directory and
 persists nothing (``--save '' --appendonly no``); it is stopped by its process ID. Debian's
 ``redis-server`` package provides the binary (``scripts/test`` installs it when it runs as
-root). Without it the tests that need a server skip, except under ``CI=true``, where they fail:
-a skipped test proves nothing.
+root). Without it the tests that need a server skip, except in CI (``CI=true``, ``1``...), where
+they fail: a skipped test proves nothing.
 """
 
 from __future__ import annotations
@@ -22,19 +22,17 @@ from pathlib import Path
 import pytest
 import redis
 
+from ci import unavailable
+
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def redis_server_binary() -> str:
     """The path of ``redis-server``; a skip (a failure in CI) when it is not installed."""
     binary = shutil.which("redis-server")
     if binary is None:
-        reason = "redis-server is not installed (Debian package 'redis-server')"
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: this test must run)")
-        pytest.skip(reason)
+        unavailable("redis-server is not installed (Debian package 'redis-server')")
     return binary
 
 

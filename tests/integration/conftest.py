@@ -19,13 +19,14 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Protocol
 
 import httpx2
 import hypothesis
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from ci import in_ci, unavailable
 from cookie_session import SessionConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,6 @@ DEMO_APP = "tests.integration.apps:demo_app"
 STARTUP_TIMEOUT = 30.0
 """Seconds a server may take to start before the test fails (it is usually about one)."""
 STOP_TIMEOUT = 10.0
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # One fixed, generous budget for every property test (test_properties.py applies it); in CI the
 # examples are derandomized, so a failure there is reproducible from the log.
@@ -42,7 +42,7 @@ hypothesis.settings.register_profile(
     "integration",
     max_examples=400,
     deadline=None,
-    derandomize=IN_CI,
+    derandomize=in_ci(),
     suppress_health_check=[hypothesis.HealthCheck.too_slow],
     print_blob=True,
 )
@@ -174,13 +174,6 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
             server.stop()
 
 
-def _unavailable(reason: str) -> NoReturn:
-    """Skip a test that cannot run here; in CI, fail it: a skipped test proves nothing."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this test must run)")
-    pytest.skip(reason)
-
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -197,7 +190,7 @@ def browser() -> Iterator[Browser]:
     that Playwright's event loop is gone before other modules run their own."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        _unavailable("Chromium is not installed (Debian package 'chromium')")
+        unavailable("Chromium is not installed (Debian package 'chromium')")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
