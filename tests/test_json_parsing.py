@@ -10,7 +10,7 @@ from typing import Any
 
 import itsdangerous
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SECRET
@@ -37,6 +37,7 @@ def same(a: Any, b: Any) -> bool:
     return repr(a) == repr(b)
 
 
+@settings(deadline=None)
 @given(
     data=objects,
     ensure_ascii=st.booleans(),
@@ -122,6 +123,7 @@ def test_a_cookie_starlette_would_read_is_read_the_same() -> None:
     assert math.isfinite(data["big"])
 
 
+@settings(deadline=None)
 @given(
     data=objects,
     padding=st.integers(0, 400),  # short payloads (binascii) and long ones (pybase64)
