@@ -872,3 +872,44 @@ async def _login(request: Request) -> JSONResponse:
 
 async def _whoami(request: Request) -> JSONResponse:
     return JSONResponse({"user": get_session(request).get("user")})
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_shows_a_signed_cookie_but_says_it_is_refused_when_accept_signed_is_false(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_ENCRYPT", "true")
+    monkeypatch.setenv("SESSION_ACCEPT_SIGNED", "false")
+    cookie = signed_cookie({"user": "ada"})
+
+    result = run_cli("decode", cookie)
+    as_json = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "status:     refused (a signed cookie, and SESSION_ACCEPT_SIGNED is false: the "
+        "middleware accepts only encrypted cookies)\nformat:     signed\n"
+    )
+    assert '"user": "ada"' in result.stdout
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert (report["status"], report["format"], report["data"]) == (
+        "refused",
+        "signed",
+        {"user": "ada"},
+    )
+    assert "SESSION_ACCEPT_SIGNED is false" in report["reason"]
+    assert_hidden(result, SECRET)
+
+
+@pytest.mark.usefixtures("secret_in_env")
+def test_decode_opens_an_encrypted_cookie_as_valid_when_accept_signed_is_false(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_ENCRYPT", "true")
+    monkeypatch.setenv("SESSION_ACCEPT_SIGNED", "false")
+
+    result = run_cli("decode", sealed_cookie({"user": "ada"}))
+
+    assert result.returncode == 0, result.output
+    assert "status:     valid\nformat:     encrypted\n" in result.stdout

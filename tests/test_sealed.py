@@ -378,6 +378,17 @@ def test_sealed_codec_checks_a_signed_cookies_key_and_age() -> None:
     assert rejection_kind(sealer(now=NOW + MAX_AGE + 1), signer().encode({"n": 1})) == "expired"
 
 
+def test_sealed_codec_refuses_a_signed_cookie_when_accept_signed_is_false() -> None:
+    codec = SealedCodec([SECRET], max_age=MAX_AGE, clock=lambda: NOW, accept_signed=False)
+
+    with pytest.raises(CookieRejected) as caught:
+        codec.verify(signer().encode({"n": 1}))
+
+    assert caught.value.kind == "malformed"
+    assert "only encrypted ones are accepted" in caught.value.reason
+    assert codec.verify(sealer().encode({"n": 1})).data == {"n": 1}
+
+
 def test_signed_codec_accepts_an_encrypted_cookie_as_the_other_format() -> None:
     cookie = signer().verify(sealer().encode(PRIVATE))
 
@@ -628,6 +639,36 @@ def test_signed_cookie_is_re_sent_encrypted_on_a_read_only_request() -> None:
     assert value is not None
     assert value.startswith("~1.")
     assert sealer(now=time.time()).verify(value).data == {"n": 5}
+
+
+def test_signed_cookie_gives_an_empty_session_when_accept_signed_is_false(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="cookie_session")
+    site = middleware(accept_signed=False)
+    browser = TestClient(site)
+    browser.cookies.set("session", signer(now=time.time()).encode({"user": "mallory"}))
+
+    response = browser.get("/show")
+
+    assert (response.status_code, response.json()) == (200, {})
+    assert sent_value(response) is None
+    assert site.stats().cookies_rejected["malformed"] == 1
+    assert site.stats().cookies_accepted == 0
+    assert "session cookie rejected: a signed cookie, and only encrypted ones" in caplog.text
+
+
+def test_encrypted_cookie_is_accepted_when_accept_signed_is_false() -> None:
+    site = middleware(accept_signed=False)
+    browser = TestClient(site)
+    browser.cookies.set("session", sealer(now=time.time()).encode({"n": 5}))
+
+    response = browser.get("/show")
+
+    assert response.json() == {"n": 5}
+    assert sent_value(response) is None  # already in the format written: nothing to re-send
+    assert site.stats().cookies_accepted == 1
+    assert sum(site.stats().cookies_rejected.values()) == 0
 
 
 def test_encrypted_cookie_is_re_sent_signed_when_encryption_is_off() -> None:

@@ -391,6 +391,13 @@ def _decode(args: argparse.Namespace) -> int:
         }
     else:
         result = _describe_cookie(cookie, expired, config.max_age)
+        if config.encrypt and not config.accept_signed and not cookie.other_format:
+            # Shown all the same: the operator may want to know whose cookie it is.
+            result["status"] = "refused"
+            result["reason"] = (
+                f"a signed cookie, and {SessionConfig.env_variable('accept_signed')} is false: "
+                "the middleware accepts only encrypted cookies"
+            )
     if args.json:
         _print_json(result)
     else:
@@ -566,7 +573,7 @@ def _print_cookie(result: dict[str, Any]) -> None:
     age: int = result["age_seconds"]
     if max_age is None:
         expiry = "never: max_age is none, so the server applies no age limit"
-    elif result["status"] == "expired":
+    elif age > max_age:
         expiry = f"EXPIRED {_duration(age - max_age)} ago (max_age is {max_age} seconds)"
     else:
         expiry = f"in {_duration(max_age - age)} (max_age is {max_age} seconds)"
@@ -580,7 +587,10 @@ def _print_cookie(result: dict[str, Any]) -> None:
         age_text = _duration(age)
     else:
         age_text = f"{age} seconds ({_duration(age)})"
-    print(f"status:     {result['status']}")
+    status = result["status"]
+    if status == "refused":
+        status += f" ({result['reason']})"
+    print(f"status:     {status}")
     print(f"format:     {result['format']}")
     print(f"signed by:  {key}")
     print(f"signed at:  {result['signed_at']}")

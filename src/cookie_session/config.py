@@ -97,6 +97,7 @@ class SessionFields(TypedDict, total=False):
     domain: str | None
     partitioned: bool
     encrypt: bool
+    accept_signed: bool
     refresh_after: int | None
     store_url: str | SecretStr | None
     store_prefix: str
@@ -445,6 +446,13 @@ class SessionConfig(BaseSettings):
         description="Encrypt the cookie's contents (AES-256-GCM) instead of only signing them; "
         "needs the 'encryption' extra.",
     )
+    accept_signed: bool = Field(
+        default=True,
+        description="With encrypt=True, still accept signed (Starlette-format) cookies and send "
+        "them back encrypted, so that turning encryption on logs nobody out; False once every "
+        "client has been re-sealed, to refuse them (also a sibling application's signed cookie "
+        "made with the same secret).",
+    )
     refresh_after: Annotated[
         Annotated[int, Field(ge=1)] | None,
         BeforeValidator(_none_words_to_none),
@@ -694,6 +702,14 @@ class SessionConfig(BaseSettings):
                     ("session_cookie", "https_only", "path", "domain"),
                     "a session_cookie starting with '__Host-' requires https_only=True, "
                     "path='/' and no domain",
+                )
+            )
+        if not self.accept_signed and not self.encrypt:
+            problems.append(
+                (
+                    ("accept_signed", "encrypt"),
+                    "accept_signed=False requires encrypt=True: without encryption every session "
+                    "cookie is a signed one, and every one would be refused",
                 )
             )
         if self.encrypt and self.store_url is not None:

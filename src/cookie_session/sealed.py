@@ -117,8 +117,14 @@ def derive_encryption_key(secret: str) -> bytes:
 def make_codec(config: SessionConfig) -> SessionCodec | SealedCodec:
     """The codec of the cookie format ``config`` asks for: sealed when ``encrypt`` is set."""
     keys = [key.get_secret_value() for key in (config.secret_key, *config.secret_key_fallbacks)]
-    codec = SealedCodec if config.encrypt else SessionCodec
-    return codec(keys, max_age=config.max_age, cookie_name=config.session_cookie)
+    if config.encrypt:
+        return SealedCodec(
+            keys,
+            max_age=config.max_age,
+            cookie_name=config.session_cookie,
+            accept_signed=config.accept_signed,
+        )
+    return SessionCodec(keys, max_age=config.max_age, cookie_name=config.session_cookie)
 
 
 class SealedCodec:
@@ -128,12 +134,15 @@ class SealedCodec:
     the current key first (the only one that encrypts), then the fallbacks (which still open
     cookies, with ``key_index`` > 0, so the middleware seals them again with the current key).
     A valid signed cookie is accepted too, with ``other_format`` set, so that turning
-    encryption on logs nobody out: it is sent again encrypted.
+    encryption on logs nobody out: it is sent again encrypted. With ``accept_signed=False``
+    (once every client has been re-sealed) a signed cookie is refused unverified, as
+    malformed: a signed cookie of another application sharing the secret is no longer a way in.
 
     Raises :class:`ImportError` naming the ``encryption`` extra when ``cryptography`` is missing.
     """
 
     __slots__ = (
+        "_accept_signed",
         "_associated_data",
         "_ciphers",
         "_clock",
@@ -155,8 +164,10 @@ class SealedCodec:
         max_age: int | None,
         cookie_name: str = "session",
         clock: Callable[[], float] = time.time,
+        accept_signed: bool = True,
     ) -> None:
         aes_gcm, self._invalid_tag = _aes_gcm()
+        self._accept_signed = accept_signed
         self._signed = SessionCodec(
             secret_keys, max_age=max_age, cookie_name=cookie_name, clock=clock
         )
@@ -182,7 +193,8 @@ class SealedCodec:
     # -- reading ---------------------------------------------------------------------------
 
     def verify(self, value: bytes | str) -> VerifiedCookie:
-        """Open a cookie value and decode its session (a signed value too, as ``other_format``).
+        """Open a cookie value and decode its session (a signed value too, as ``other_format``,
+        unless ``accept_signed`` is false).
 
         Raises a :class:`~cookie_session.exceptions.CookieRejected` subclass saying why the value
         cannot be trusted; the value itself never appears in the exception.
@@ -194,6 +206,10 @@ class SealedCodec:
         if len(value) > MAX_COOKIE_BYTES:  # before any decryption
             raise CookieTooLarge("cookie of %d bytes is over %d", len(value), MAX_COOKIE_BYTES)
         if not value.startswith(SEALED_MARK):
+            if not self._accept_signed:  # refused before any HMAC, like any other bad shape
+                raise CookieMalformed(
+                    "a signed cookie, and only encrypted ones are accepted (accept_signed is false)"
+                )
             return self._signed.verify(value)._replace(other_format=True)
         if not value.startswith(SEALED_PREFIX):
             raise CookieMalformed("encrypted cookie of an unknown format version")
