@@ -913,3 +913,46 @@ def test_decode_opens_an_encrypted_cookie_as_valid_when_accept_signed_is_false(
 
     assert result.returncode == 0, result.output
     assert "status:     valid\nformat:     encrypted\n" in result.stdout
+
+
+# -- decode: nothing in a session reaches the terminal unescaped -----------------------------
+
+UNPRINTABLE = {
+    "C0 control (ESC)": ("\x1b", "\\u001b"),
+    "C0 control (BEL)": ("\x07", "\\u0007"),
+    "C1 control (CSI)": ("\x9b", "\\u009b"),
+    "C1 control (NEL)": ("\x85", "\\u0085"),
+    "bidi override (RLO)": ("\u202e", "\\u202e"),
+    "bidi embedding (LRE)": ("\u202a", "\\u202a"),
+    "bidi isolate (RLI)": ("\u2067", "\\u2067"),
+    "bidi isolate end (PDI)": ("\u2069", "\\u2069"),
+    "bidi mark (RLM)": ("\u200f", "\\u200f"),
+    "bidi mark (ALM)": ("\u061c", "\\u061c"),
+    "line separator": ("\u2028", "\\u2028"),
+    "soft hyphen": ("\xad", "\\u00ad"),
+    "byte-order mark": ("\ufeff", "\\ufeff"),
+    "lone surrogate": ("\ud800", "\\ud800"),
+    "tag character beyond the BMP": ("\U000e0001", "\\udb40\\udc01"),
+}
+
+
+@pytest.mark.usefixtures("secret_in_env")
+@pytest.mark.parametrize(("character", "escape"), UNPRINTABLE.values(), ids=list(UNPRINTABLE))
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_decode_escapes_unprintable_characters_of_keys_and_values(
+    character: str, escape: str, as_json: bool
+) -> None:
+    data = {f"key{character}": f"value{character}", "readable": "é ü 漢字 🍪"}
+
+    result = run_cli("decode", signed_cookie(data), *(["--json"] if as_json else []))
+
+    assert result.returncode == 0, result.output
+    assert character not in result.stdout
+    assert '"readable": "é ü 漢字 🍪"' in result.stdout  # printable text is kept as it is
+    assert f'"key{escape}": "value{escape}"' in result.stdout
+    shown = (
+        json.loads(result.stdout)["data"]
+        if as_json
+        else json.loads(result.stdout.partition("data:\n")[2])
+    )
+    assert shown == data

@@ -597,7 +597,7 @@ def _print_cookie(result: dict[str, Any]) -> None:
     print(f"age:        {age_text}")
     print(f"expires:    {expiry}")
     print("data:")
-    print(json.dumps(result["data"], indent=2, ensure_ascii=False))
+    print(_json_text(result["data"]))
 
 
 def _duration(seconds: int) -> str:
@@ -611,4 +611,30 @@ def _duration(seconds: int) -> str:
 
 
 def _print_json(document: dict[str, Any]) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False))
+    print(_json_text(document))
+
+
+def _json_text(value: Any) -> str:
+    """``value`` as indented JSON, non-ASCII text kept readable, and nothing a terminal acts on.
+
+    ``json.dumps`` escapes C0 controls (ESC, BEL) but lets through the C1 controls (U+009B
+    starts an escape sequence, as ESC [ does), bidi overrides and isolates (which reorder what a
+    reader sees), line separators, lone surrogates (which stdout cannot encode) and the other
+    characters Python calls non-printable: a session's strings, keys included, are the client's
+    to choose. Each becomes its JSON escape, so the text stays valid JSON of the same value.
+    """
+    # Outside its strings the text holds only printable ASCII and the indentation's newlines
+    # (a newline inside a string is already "\n"): whatever is escaped here is in a string.
+    return "".join(
+        character if character.isprintable() or character == "\n" else _json_escape(character)
+        for character in json.dumps(value, indent=2, ensure_ascii=False)
+    )
+
+
+def _json_escape(character: str) -> str:
+    """The ``\\uXXXX`` escape of ``character`` (a surrogate pair beyond the BMP)."""
+    code = ord(character)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
