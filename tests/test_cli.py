@@ -779,6 +779,52 @@ def test_check_json_says_the_store_answers(monkeypatch: pytest.MonkeyPatch, stor
     assert json.loads(result.stdout)["store"] == {"url": store_url, "answers": True, "error": None}
 
 
+STORE_WITHOUT_USER_KEY_WARNING = (
+    "SESSION_STORE_URL is set but SESSION_USER_KEY is not: a login never moves the session to a "
+    "new ID by itself, so the application must call session.regenerate() when a user logs in, "
+    "or session fixation is possible"
+)
+
+
+def test_check_warns_about_a_store_without_user_key(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    monkeypatch.delenv("SESSION_USER_KEY")
+
+    result = run_cli("check")
+    as_json = run_cli("check", "--json")
+
+    assert result.returncode == 0, result.output
+    assert result.stderr.splitlines() == [f"warning: {STORE_WITHOUT_USER_KEY_WARNING}"]
+    assert result.stdout.endswith("the session configuration is valid\n")
+    assert json.loads(as_json.stdout)["warnings"] == [STORE_WITHOUT_USER_KEY_WARNING]
+
+
+def test_check_strict_does_not_fail_on_a_store_without_user_key(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    # --strict fails on misspelt variables only, as for every other warning of check.
+    store_env(monkeypatch, store_url)
+    monkeypatch.delenv("SESSION_USER_KEY")
+
+    result = run_cli("check", "--strict")
+
+    assert result.returncode == 0, result.output
+    assert STORE_WITHOUT_USER_KEY_WARNING in result.stderr
+
+
+def test_check_of_a_store_with_user_key_warns_about_nothing(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+
+    result = run_cli("check")
+
+    assert result.returncode == 0, result.output
+    assert result.stderr == ""
+
+
 def test_check_without_a_store_reports_none(secret_in_env: str) -> None:
     result = run_cli("check", "--json")
 

@@ -523,6 +523,13 @@ def _warnings(config: SessionConfig) -> list[str]:
             f"{SessionConfig.env_variable('https_only')} is false: the cookie also goes over "
             "plain HTTP to every host of that domain"
         )
+    if config.store_url is not None and config.user_key is None:
+        warnings.append(
+            f"{SessionConfig.env_variable('store_url')} is set but "
+            f"{SessionConfig.env_variable('user_key')} is not: a login never moves the session "
+            "to a new ID by itself, so the application must call session.regenerate() when a "
+            "user logs in, or session fixation is possible"
+        )
     return warnings
 
 
