@@ -58,6 +58,12 @@ class RedisServer:
         """A ``store_url`` that reaches this server (database 0)."""
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int:
+        """The running server's process ID (for a test that signals it itself)."""
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
     def client(self) -> redis.Redis:
         """A synchronous client, for tests to look at what the store wrote."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=STOP_TIMEOUT)

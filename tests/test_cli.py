@@ -842,7 +842,7 @@ def test_check_exits_1_when_the_store_does_not_answer_and_never_shows_its_passwo
     assert result.returncode == 1
     assert "does not answer: ConnectionError" in result.stderr
     assert result.stderr.count("ConnectionError") == 1  # said once, not logged again
-    assert "redis://:***@127.0.0.1:" in result.stderr
+    assert "redis://***@127.0.0.1:" in result.stderr
     assert "the session configuration is valid" not in result.output
     assert as_json.returncode == 1
     assert json.loads(as_json.stdout)["store"]["answers"] is False

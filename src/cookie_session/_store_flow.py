@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cookie_session.codec import decode_json_value, encode_json_value
-from cookie_session.exceptions import CookieRejected, SessionStoreUnavailable
+from cookie_session.exceptions import CookieRejected, SessionStoreUnavailable, SessionTooLarge
 from cookie_session.middleware import (
     _RESPONSE_STARTS,
     _add_cookie_values,
@@ -41,45 +41,97 @@ ID_FIELD: Final = "sid"
 """The one key of the session a store cookie carries: its ID."""
 
 
-class StoreFlow:
-    """Loads each request's session from the store and saves what changed at response start."""
+class _Opened:
+    """What :meth:`StoreFlow.open` found for a request, which :meth:`StoreFlow.save` needs."""
 
-    __slots__ = ("_middleware", "_user_key", "store")
+    __slots__ = ("loaded", "resend", "session", "session_id")
+
+    def __init__(
+        self, session: Session, session_id: str | None, loaded: dict[str, str], resend: bool
+    ) -> None:
+        self.session = session
+        self.session_id = session_id
+        """The ID Redis knows the session by; ``None`` for a session not (or no longer) saved."""
+        self.loaded = loaded
+        """The stored fields as loaded (key -> JSON text): what a save compares against."""
+        self.resend = resend
+        """Whether the cookie must be sent again even if nothing changes (fallback key,
+        refresh_after)."""
+
+
+class StoreFlow:
+    """Loads each request's session from the store and saves what changed at response start.
+
+    :meth:`open` and :meth:`save` are the two halves, for any caller that has a request's
+    scope and can take headers for its response (the Quart adapter); :meth:`__call__` is the
+    ASGI form, which also answers 503 itself when Redis fails.
+    """
+
+    __slots__ = ("_max_bytes", "_middleware", "_user_key", "store")
 
     def __init__(self, middleware: SessionMiddleware) -> None:
         self._middleware = middleware
         self.store = RedisSessionStore.from_config(middleware.config)
         self._user_key = middleware.config.user_key
+        self._max_bytes = middleware.config.store_max_bytes
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
-        found = self._read_cookie(scope)
-        session_id: str | None = None
-        loaded: dict[str, str] = {}
-        if found is not None:
-            fields = await self._load(found[0])
-            if fields is not None:  # else expired or revoked: an empty session, a new ID
-                session_id, loaded = found[0], fields
-        session = Session(self._decode(loaded))
-        session.session_id = session_id
-        resend = found is not None and session_id is not None and self._must_resend(found[1])
+        try:
+            opened = await self.open(scope)
+        except SessionStoreUnavailable:
+            await _refuse(scope, send)
+            return
+        session = opened.session
         if "session" in scope:  # an outer session middleware: see SessionMiddleware.__call__
             scope = dict(scope)
         scope["session"] = session
+        state = {"started": False, "refused": False}
 
         async def send_with_cookie(message: Message) -> None:
+            if state["refused"]:
+                return  # a 503 went out instead of the application's response
             if message["type"] in _RESPONSE_STARTS:
                 current = scope.get("session")
-                if current is not session or session.accessed or resend:
-                    await self._save(message, current, session, session_id, loaded, resend)
+                if current is not session or session.accessed or opened.resend:
+                    try:
+                        await self.save(message, current, opened)
+                    except SessionStoreUnavailable:
+                        state["refused"] = True
+                        await _refuse(scope, send)
+                        return
+                state["started"] = True
             await send(message)
 
-        await self._middleware.app(scope, receive, send_with_cookie)
+        try:
+            await self._middleware.app(scope, receive, send_with_cookie)
+        except SessionStoreUnavailable:
+            # The application's own call to the store failed (revocation, listing): answered
+            # like a failed load, unless a response is already on its way.
+            if state["started"]:
+                raise
+            if not state["refused"]:
+                state["refused"] = True
+                await _refuse(scope, send)
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _read_cookie(self, scope: Scope) -> tuple[str, VerifiedCookie] | None:
-        """The session ID of the first of the request's first few session cookies that verifies
-        and carries an ID, with its cookie; any other candidate is refused and counted."""
+    async def open(self, scope: Scope) -> _Opened:
+        """The request's session, loaded from the store: that of the first of its session
+        cookies (at most MAX_CANDIDATES) whose signed ID Redis still knows, or an empty one.
+
+        So a dead cookie sent first (one planted for this site by a sibling subdomain, say)
+        does not hide the live one after it. Raises SessionStoreUnavailable."""
+        for session_id, verified in self._read_cookies(scope):
+            fields = await self._load(session_id)
+            if fields is not None:  # else expired or revoked: try the next
+                session = Session(self._decode(fields))
+                session.session_id = session_id
+                return _Opened(session, session_id, fields, self._must_resend(verified))
+        return _Opened(Session(), None, {}, False)
+
+    def _read_cookies(self, scope: Scope) -> list[tuple[str, VerifiedCookie]]:
+        """The session IDs of the request's first few session cookies that verify and carry an
+        ID, with their cookies, in order; any other candidate is refused and counted."""
         middleware = self._middleware
         candidates: list[bytes] = []
         for name, value in scope["headers"]:
@@ -87,7 +139,7 @@ class StoreFlow:
                 break
         counters = middleware._counters
         reasons: list[str] = []
-        found = None
+        found: list[tuple[str, VerifiedCookie]] = []
         for candidate in candidates:
             try:
                 verified = middleware.codec.verify(candidate)
@@ -98,9 +150,10 @@ class StoreFlow:
             session_id = verified.data.get(ID_FIELD) if len(verified.data) == 1 else None
             if is_session_id(session_id):
                 assert isinstance(session_id, str)
-                counters.accepted(verified.key_index)
-                found = session_id, verified
-                break
+                if not found:  # a request is counted once, by its first verified cookie
+                    counters.accepted(verified.key_index)
+                found.append((session_id, verified))
+                continue
             # Validly signed, but a session kept in the cookie (from before the store was set
             # up): its data is not taken over, as revoking its user could not reach it.
             counters.rejected("malformed")
@@ -130,22 +183,23 @@ class StoreFlow:
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def _save(
-        self,
-        message: Message,
-        current: object,
-        session: Session,
-        session_id: str | None,
-        loaded: Mapping[str, str],
-        resend: bool,
-    ) -> None:
-        """Save what the application left in ``scope["session"]`` and add the headers it needs,
-        as :meth:`SessionMiddleware.add_cookie_headers` does for cookie sessions."""
+    async def save(self, message: Message, current: object, opened: _Opened) -> None:
+        """Save what the application left in ``scope["session"]`` (``current``) and add the
+        headers it needs to the response start ``message``, as
+        :meth:`SessionMiddleware.add_cookie_headers` does for cookie sessions.
+
+        Raises SessionStoreUnavailable (nothing is then reported saved), SessionTooLarge
+        (over ``store_max_bytes``: nothing is sent to Redis) or TypeError (a value JSON cannot
+        hold)."""
         middleware = self._middleware
+        session = opened.session
         replaced = current is not session
+        resend = opened.resend
+        regenerated = False
         if isinstance(current, Session):
             current.run_before_save()
             resend = resend or current.resend
+            regenerated = current.regenerated
         if replaced or not isinstance(current, Session):
             middleware._add_vary(message)
         else:
@@ -154,30 +208,39 @@ class StoreFlow:
             if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
         fields = _fields(_storable(current))
+        size = sum(len(key.encode()) + len(value) for key, value in fields.items())
+        if size > self._max_bytes:
+            middleware._counters.too_large_errors += 1
+            raise SessionTooLarge(size, self._max_bytes, stored=True)
         try:
-            saved_id = await self._write(message, fields, session_id, loaded, resend)
+            saved_id = await self._write(message, fields, opened, resend, regenerated)
         except SessionStoreUnavailable:
             middleware._counters.store_errors += 1
             raise
-        if saved_id is not None and isinstance(current, Session):
+        if isinstance(current, Session):
             current.session_id = saved_id
+            current.regenerated = False
 
     async def _write(
         self,
         message: Message,
         fields: dict[str, str],
-        session_id: str | None,
-        loaded: Mapping[str, str],
+        opened: _Opened,
         resend: bool,
+        regenerated: bool,
     ) -> str | None:
         """Write the session's changes and add its Set-Cookie; return its ID after the write."""
         store = self.store
         user_key = self._user_key
+        session_id, loaded = opened.session_id, opened.loaded
         user = user_of_field(fields.get(user_key)) if user_key is not None else None
         if session_id is None:  # no session, or one Redis no longer knows: never its ID
             if not fields:
                 return None
             new_id = await store.create(fields, user)
+            if new_id is None:
+                _log_gone()
+                return None
             self._set_cookie(message, new_id)
             return new_id
         old_user = user_of_field(loaded.get(user_key)) if user_key is not None else None
@@ -185,7 +248,8 @@ class StoreFlow:
             await store.delete(session_id, old_user)
             self._delete_cookie(message)
             return None
-        if user != old_user:  # logged in, out or as someone else: a new ID (fixation defence)
+        if user != old_user or regenerated:
+            # Logged in, out or as someone else, or regenerate(): a new ID (fixation defence).
             moved_id = await store.move(session_id, fields, old_user, user)
             if moved_id is None:
                 _log_gone()
@@ -222,6 +286,33 @@ class StoreFlow:
         middleware = self._middleware
         middleware._counters.cookies_deleted += 1
         middleware._append_cookie(message, middleware._deletion)
+
+
+UNAVAILABLE_BODY: Final = b"The session store is unavailable; try again in a moment.\n"
+WEBSOCKET_TRY_AGAIN_LATER: Final = 1013
+"""The websocket close code for "Try Again Later" (RFC 6455's registry)."""
+
+
+async def _refuse(scope: Scope, send: AnySend) -> None:
+    """Answer a request whose session cannot be loaded or saved: ``503 Service Unavailable``
+    with ``Retry-After``, never an empty session taken for a logout, nor a success whose
+    changes were lost; a websocket is closed with 1013 (try again later)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": WEBSOCKET_TRY_AGAIN_LATER})
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(UNAVAILABLE_BODY)).encode()),
+                (b"retry-after", b"1"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
 
 
 def _fields(data: Mapping[Any, Any]) -> dict[str, str]:

@@ -45,22 +45,31 @@ class SessionConfigWarning(UserWarning):
 
 
 class SessionTooLarge(SessionError):
-    """Raised when a session would not fit in one cookie.
+    """Raised when a session would not fit in one cookie (or, with a store, is bigger than
+    ``store_max_bytes``: nothing is then sent to Redis).
 
     Browsers silently drop a cookie whose ``Set-Cookie`` line passes 4096 bytes, which would log
     the user out without a trace; raising instead makes the mistake visible where it is made.
     Keep less in the session (store an id and keep the data on the server) to fix it.
     """
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, *, stored: bool = False) -> None:
         self.size = size
-        """Bytes the ``Set-Cookie`` header's cookie (name, value and attributes) would take."""
+        """Bytes the ``Set-Cookie`` header's cookie (name, value and attributes) would take;
+        with a store, bytes of the session's stored form (each key and its value's JSON)."""
         self.limit = limit
-        """The most bytes a cookie may take."""
-        super().__init__(
-            f"the session cookie would be {size} bytes, over the browsers' limit of {limit} "
-            "bytes; store less in the session"
-        )
+        """The most bytes a cookie may take; with a store, ``store_max_bytes``."""
+        if stored:
+            message = (
+                f"the session would take {size} bytes in the session store, over "
+                f"store_max_bytes ({limit} bytes); nothing was written: store less in the session"
+            )
+        else:
+            message = (
+                f"the session cookie would be {size} bytes, over the browsers' limit of {limit} "
+                "bytes; store less in the session"
+            )
+        super().__init__(message)
 
 
 class SessionNotInstalled(SessionError, LookupError):

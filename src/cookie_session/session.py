@@ -32,6 +32,8 @@ class Session(dict[str, Any]):
     modified: bool = False
     resend: bool = False
     """Set by :meth:`mark_modified`: the cookie is sent again even if the content is the same."""
+    regenerated: bool = False
+    """Set by :meth:`regenerate`: the session starts afresh when the response starts."""
     session_id: str | None = None
     """The server-side store's ID for this session; ``None`` for sessions kept in the cookie."""
 
@@ -63,6 +65,20 @@ class Session(dict[str, Any]):
         """Send the cookie again on this response, with a fresh signing time, even if the
         content did not change: a manual "keep me signed in" (Starlette 1.x's API)."""
         self._write()
+        self.resend = True
+
+    def regenerate(self) -> None:
+        """Keep the data but start the session afresh, as a login should (OWASP: renew the ID
+        on any change of privilege).
+
+        With a Redis store the session moves to a new ID when the response starts: the old
+        ID's data is deleted in the same step and the cookie carries the new ID, so an ID
+        planted before the login (session fixation) is worth nothing after it. In every mode
+        the cookie is sent again, freshly signed. Without ``user_key`` (which does this on its
+        own whenever the signed-in user changes), a login must call it.
+        """
+        self._write()
+        self.regenerated = True
         self.resend = True
 
     def _expose_all(self) -> None:

@@ -26,27 +26,19 @@ operation and the failure but never session data, an ID or a password.
 
 from __future__ import annotations
 
-import asyncio
-import builtins
 import enum
 import hashlib
 import json
-import logging
 import re
 import secrets
-import weakref
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import SecretStr
 
-from cookie_session.exceptions import SessionStoreUnavailable
+from cookie_session._store_connection import Command, RedisConnections, redacted_url
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.connection import AbstractConnection
-
     from cookie_session.config import SessionConfig
 
 __all__ = [
@@ -61,19 +53,17 @@ __all__ = [
     "user_of_field",
 ]
 
-logger = logging.getLogger("cookie_session")
-
 SESSION_ID_BYTES: Final = 32
 """Random bytes in a session ID (256 bits; 128 would already be out of any guesser's reach)."""
 DEFAULT_LIFETIME: Final = 14 * 24 * 60 * 60
 """Seconds a session lives after its last write when ``max_age`` is None (a browser-session
 cookie still needs its data to end some day)."""
 TIMEOUT_SECONDS: Final = 5.0
-"""How long connecting, and each operation's replies, may take before the store counts Redis as
-unavailable, unless the URL sets ``socket_connect_timeout`` or ``socket_timeout`` (then redis-py
-applies the URL's); redis-py itself waits forever. The store times each operation as a whole,
-with one timer: redis-py's ``socket_timeout`` would time every send by :func:`asyncio.wait_for`
-(a task per command) and every reply by :func:`asyncio.timeout`."""
+"""How long connecting, waiting for a free connection, and each operation's replies may take
+before the store counts Redis as unavailable, unless the URL sets ``socket_connect_timeout`` or
+``socket_timeout`` (then redis-py applies the URL's); redis-py itself waits forever. The store
+times each operation as a whole, with one timer: redis-py's ``socket_timeout`` would time every
+send by :func:`asyncio.wait_for` (a task per command) and every reply by :func:`asyncio.timeout`."""
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -131,8 +121,6 @@ return 1
 # KEYS[1]: a user's index. Forgets expired IDs and returns the others, soonest expiry first.
 _LIST: Final = _NOW + "return redis.call('ZRANGE', KEYS[1], 0, -1)\n"
 
-T = TypeVar("T")
-
 
 class WriteOutcome(enum.Enum):
     """What became of a change to an existing session."""
@@ -181,26 +169,15 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def redacted_url(url: str) -> str:
-    """``url`` fit to show: its password, and the value of every option in its query string,
-    replaced by ``***``."""
-    parts = urlsplit(url)
-    user_info, at, host = parts.netloc.rpartition("@")
-    if at:
-        user, colon, _ = user_info.partition(":")
-        host = f"{user}{':***' if colon else ''}@{host}"
-    options = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query))
-    return f"{parts.scheme}://{host}{parts.path}{'?' + options if options else ''}"
-
-
 class RedisSessionStore:
     """Sessions in Redis, for :class:`~cookie_session.SessionMiddleware` (which makes one when
     ``store_url`` is set) and for the application outside a request (revocation, listing).
 
     Made with :meth:`from_config`, it uses the same keys as the middleware of that
     configuration. It connects on first use, once per event loop (so it also works when each
-    request runs in a loop of its own, as in Starlette's ``TestClient`` used without ``with``);
-    :meth:`aclose` closes the connections. Every method raises
+    request runs in a loop of its own, as in Starlette's ``TestClient`` used without ``with``),
+    with at most ``max_connections`` connections per loop (the URL's option, 50 by default);
+    :meth:`aclose` closes them. Every method raises
     :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
     """
 
@@ -211,32 +188,20 @@ class RedisSessionStore:
         prefix: str = "cookie-session:",
         lifetime: int = DEFAULT_LIFETIME,
         user_key: str | None = None,
+        anonymous_lifetime: int | None = None,
     ) -> None:
         self._url = url if isinstance(url, SecretStr) else SecretStr(url)
         self.prefix = prefix
         """What every key of this store starts with."""
         self.lifetime = lifetime
         """Seconds a session lives after its last write or refresh."""
+        self.anonymous_lifetime = anonymous_lifetime if anonymous_lifetime is not None else lifetime
+        """Seconds a session with no signed-in user lives after its last write or refresh."""
         self.user_key = user_key
         """The session key that names the user, if sessions are indexed by user."""
         self._lifetime_ms = str(lifetime * 1000)
-        parts = urlsplit(self._url.get_secret_value())
-        passwords = [value for name, value in parse_qsl(parts.query) if name == "password"]
-        if parts.password:
-            passwords += [parts.password, unquote(parts.password)]
-        self._passwords = [password for password in passwords if password]
-        options = {name for name, _ in parse_qsl(parts.query)}
-        self._timeout = None if "socket_timeout" in options else TIMEOUT_SECONDS
-        # A URL that caps the client's connections (max_connections) keeps every command in
-        # its pool, which counts them; _command's own connections would come on top.
-        self._direct = "max_connections" not in options
-        self._client: Redis | None = None
-        self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        # Idle connections of this loop's client for _command(), outside its pool.
-        self._idle: list[AbstractConnection] = []
-        # redis-py's error reply, and the failures worth one more try: set with the client.
-        self._error_reply: type[Exception] = Exception
-        self._lost: tuple[type[Exception], ...] = ()
+        self._anonymous_ms = str(self.anonymous_lifetime * 1000)
+        self._redis = RedisConnections(self._url, timeout=TIMEOUT_SECONDS)
 
     @classmethod
     def from_config(cls, config: SessionConfig) -> RedisSessionStore:
@@ -248,6 +213,7 @@ class RedisSessionStore:
             prefix=config.store_prefix,
             lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
             user_key=config.user_key,
+            anonymous_lifetime=config.anonymous_max_age,
         )
 
     def __repr__(self) -> str:
@@ -268,14 +234,8 @@ class RedisSessionStore:
 
     async def load(self, session_id: str) -> dict[str, str] | None:
         """The session's fields (key -> JSON text), or ``None`` when Redis does not know it."""
-        # On every request with a session cookie: _run, without a closure.
-        try:
-            reply = await self._timed(self._command("HGETALL", self.session_key(session_id)))
-        except Exception as error:
-            unavailable = self._unavailable("load", error)
-            if unavailable is None:
-                raise
-            raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
+        redis = self._redis
+        reply = await redis.run("load", redis.command("HGETALL", self.session_key(session_id)))
         if not reply:
             return None
         # The raw reply: a flat list of names and values (RESP2), or a map (RESP3, when the
@@ -289,23 +249,22 @@ class RedisSessionStore:
         except AttributeError:
             return {_text(name): _text(value) for name, value in pairs}
 
-    async def create(self, fields: Mapping[str, str], user: str | None) -> str:
-        """Save a new session under a new ID, and index it under ``user``; return the ID."""
+    async def create(self, fields: Mapping[str, str], user: str | None) -> str | None:
+        """Save a new session under a new ID, indexed under ``user``; return the ID.
+
+        ``None`` only when the session was revoked before it was written (a "log out
+        everywhere" of ``user`` that came between the index entry and the write).
+        """
         session_id = new_session_id()
-
-        async def create(redis: Redis) -> None:
-            if user is None:  # one command: sent on its own, as EVALSHA
-                await self._write_alone(redis, self.session_key(session_id), args)
-                return
-            async with redis.pipeline(transaction=False) as pipe:
-                # The index first: should the pipeline break in between, an index entry without
-                # a session is harmless, a session missing from the index could not be revoked.
-                self._index(pipe, user, session_id)
-                pipe.eval(_WRITE, 1, self.session_key(session_id), *args)
-                await pipe.execute()
-
-        args = self._write_args(fields, (), create=True)
-        await self._run("save", create)
+        key = self.session_key(session_id)
+        args = self._write_args(fields, (), create=True, user=user)
+        if user is None:  # one command: sent on its own, as EVALSHA
+            await self._redis.run("save", self._write_alone(key, args))
+            return session_id
+        # The index first, in the same round trip: a session of a user is never written unless
+        # the user's index holds its ID at that moment (what revoke_user reads).
+        commands = [self._index(user, session_id), ("EVAL", _WRITE, 1, key, *args)]
+        await self._pipeline("save", commands)
         return session_id
 
     async def update(
@@ -317,27 +276,13 @@ class RedisSessionStore:
     ) -> WriteOutcome:
         """Write the changed fields and delete the removed ones of an existing session, and
         restart its lifetime; nothing is written if the session is gone."""
-
-        args = self._write_args(changed, removed, create=False)
-        if user is None:  # on every request that changes a session: _run, without a closure
-            try:
-                key = self.session_key(session_id)
-                written = await self._timed(self._write_alone(self._redis(), key, args))
-            except Exception as error:
-                unavailable = self._unavailable("save", error)
-                if unavailable is None:
-                    raise
-                raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
-            return _OUTCOMES[written]
-
-        async def update(redis: Redis) -> int:
-            async with redis.pipeline(transaction=False) as pipe:
-                self._index(pipe, user, session_id)
-                pipe.eval(_WRITE, 1, self.session_key(session_id), *args)
-                replies = await pipe.execute()
-            return int(replies[-1])
-
-        return WriteOutcome(await self._run("save", update))
+        args = self._write_args(changed, removed, create=False, user=user)
+        key = self.session_key(session_id)
+        if user is None:  # on every request that changes a session: one command
+            return _OUTCOMES[await self._redis.run("save", self._write_alone(key, args))]
+        commands = [self._index(user, session_id), ("EVAL", _WRITE, 1, key, *args)]
+        replies = await self._pipeline("save", commands)
+        return _OUTCOMES[int(replies[-1])]
 
     async def move(
         self,
@@ -346,58 +291,45 @@ class RedisSessionStore:
         old_user: str | None,
         new_user: str | None,
     ) -> str | None:
-        """Save the session under a new ID and delete the old one (when the user changed: the
-        defence against session fixation); return the new ID, or ``None`` if the old session
-        was gone already (revoked, expired or moved meanwhile), in which case nothing is kept."""
+        """Save the session under a new ID and delete the old one (a login, a logout, a
+        :meth:`~cookie_session.Session.regenerate`: the defence against session fixation);
+        return the new ID, or ``None`` if the old session was gone already (revoked, expired or
+        moved meanwhile), in which case nothing is kept."""
         new_id = new_session_id()
-
-        async def move(redis: Redis) -> bool:
-            async with redis.pipeline(transaction=False) as pipe:
-                if new_user is not None:
-                    self._index(pipe, new_user, new_id)
-                args = self._write_args(fields, (), create=True)
-                pipe.eval(_WRITE, 1, self.session_key(new_id), *args)
-                pipe.delete(self.session_key(session_id))
-                if old_user is not None:
-                    pipe.zrem(self.user_index_key(old_user), session_id)
-                replies = await pipe.execute()
-            deleted = replies[-2] if old_user is not None else replies[-1]
-            if deleted:
-                return True
-            # The old session ended while this request ran: its successor must not outlive it.
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.delete(self.session_key(new_id))
-                if new_user is not None:
-                    pipe.zrem(self.user_index_key(new_user), new_id)
-                await pipe.execute()
-            return False
-
-        return new_id if await self._run("save", move) else None
+        new_key = self.session_key(new_id)
+        commands: list[Command] = []
+        if new_user is not None:
+            commands.append(self._index(new_user, new_id))
+        args = self._write_args(fields, (), create=True, user=new_user)
+        commands += [("EVAL", _WRITE, 1, new_key, *args), ("DEL", self.session_key(session_id))]
+        if old_user is not None:
+            commands.append(("ZREM", self.user_index_key(old_user), session_id))
+        replies = await self._pipeline("save", commands)
+        if replies[-2 if old_user is not None else -1]:
+            return new_id
+        # The old session ended while this request ran: its successor must not outlive it.
+        undo: list[Command] = [("DEL", new_key)]
+        if new_user is not None:
+            undo.append(("ZREM", self.user_index_key(new_user), new_id))
+        await self._pipeline("save", undo)
+        return None
 
     async def delete(self, session_id: str, user: str | None) -> None:
         """Delete a session (it was cleared) and its entry in ``user``'s index."""
-
-        async def delete(redis: Redis) -> None:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.delete(self.session_key(session_id))
-                if user is not None:
-                    pipe.zrem(self.user_index_key(user), session_id)
-                await pipe.execute()
-
-        await self._run("save", delete)
+        commands: list[Command] = [("DEL", self.session_key(session_id))]
+        if user is not None:
+            commands.append(("ZREM", self.user_index_key(user), session_id))
+        await self._pipeline("save", commands)
 
     async def touch(self, session_id: str, user: str | None) -> bool:
         """Restart a session's lifetime (rolling expiry); ``False`` if it is gone."""
-
-        async def touch(redis: Redis) -> bool:
-            async with redis.pipeline(transaction=False) as pipe:
-                if user is not None:
-                    self._index(pipe, user, session_id)
-                pipe.pexpire(self.session_key(session_id), int(self._lifetime_ms))
-                replies = await pipe.execute()
-            return bool(replies[-1])
-
-        return await self._run("save", touch)
+        lifetime = self._lifetime_ms if user is not None else self._anonymous_ms
+        commands: list[Command] = []
+        if user is not None:
+            commands.append(self._index(user, session_id))
+        commands.append(("PEXPIRE", self.session_key(session_id), lifetime))
+        replies = await self._pipeline("save", commands)
+        return bool(replies[-1])
 
     # -- the application side ------------------------------------------------------------------
 
@@ -406,82 +338,66 @@ class RedisSessionStore:
         if not is_session_id(session_id):
             return False
         key = self.session_key(session_id)
-
-        async def revoke(redis: Redis) -> bool:
-            if self.user_key is None:
-                deleted: int = await redis.delete(key)
-                return bool(deleted)
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.hget(key, self.user_key)
-                pipe.delete(key)
-                user_field, deleted = await pipe.execute()
-            user = user_of_field(_text(user_field) if user_field else None)
-            if user is not None:
-                await redis.zrem(self.user_index_key(user), session_id)
+        if self.user_key is None:
+            deleted = await self._redis.run("revoke", self._redis.command("DEL", key))
             return bool(deleted)
-
-        return await self._run("revoke", revoke)
+        user_field, deleted = await self._pipeline(
+            "revoke", [("HGET", key, self.user_key), ("DEL", key)]
+        )
+        user = user_of_field(_text(user_field) if user_field else None)
+        if user is not None:
+            await self._pipeline("revoke", [("ZREM", self.user_index_key(user), session_id)])
+        return bool(deleted)
 
     async def revoke_user(self, user: str | int) -> int:
         """Delete every session of ``user`` ("log out everywhere"); return how many there were.
 
-        Needs ``user_key``: only then are sessions indexed by user.
+        Needs ``user_key``: only then are sessions indexed by user. A session being created
+        while this runs (a login) is either deleted here or, written just after, still listed
+        in the index, where :meth:`user_sessions` and the next ``revoke_user`` find it: only
+        the IDs whose session this call deleted leave the index.
         """
         index = self.user_index_key(self._user_name(user))
-
-        async def revoke_user(redis: Redis) -> int:
-            ids: list[Any] = await redis.zrange(index, 0, -1)
-            if not ids:
-                return 0
-            async with redis.pipeline(transaction=False) as pipe:
-                for session_id in ids:
-                    pipe.delete(self.session_key(_text(session_id)))
-                # Only the IDs read: a session made meanwhile (a new login) keeps its entry.
-                pipe.zrem(index, *ids)
-                replies = await pipe.execute()
-            return sum(replies[:-1])
-
-        return await self._run("revoke", revoke_user)
+        redis = self._redis
+        ids = [
+            _text(session_id)
+            for session_id in await redis.run("revoke", redis.command("ZRANGE", index, 0, -1))
+        ]
+        if not ids:
+            return 0
+        replies = await self._pipeline(
+            "revoke", [("DEL", self.session_key(session_id)) for session_id in ids]
+        )
+        deleted = [session_id for session_id, reply in zip(ids, replies, strict=True) if reply]
+        if deleted:
+            await self._pipeline("revoke", [("ZREM", index, *deleted)])
+        return len(deleted)
 
     async def user_sessions(self, user: str | int) -> list[str]:
         """The IDs of ``user``'s live sessions, the soonest to expire first.
 
         Needs ``user_key``. Compare with ``request.session.session_id`` to mark "this device".
+        The index itself only forgets IDs whose time is up: one without a session may be a
+        login whose write is still on its way.
         """
         index = self.user_index_key(self._user_name(user))
-
-        async def user_sessions(redis: Redis) -> list[str]:
-            listed: list[Any] = await redis.eval(_LIST, 1, index)
-            ids = [_text(session_id) for session_id in listed]
-            if not ids:
-                return []
-            async with redis.pipeline(transaction=False) as pipe:
-                for session_id in ids:
-                    pipe.exists(self.session_key(session_id))
-                exists = await pipe.execute()
-            gone = [session_id for session_id, found in zip(ids, exists, strict=True) if not found]
-            if gone:  # deleted without going through this store
-                await redis.zrem(index, *gone)
-            return [session_id for session_id in ids if session_id not in gone]
-
-        return await self._run("list", user_sessions)
+        redis = self._redis
+        listed = await redis.run("list", redis.command("EVAL", _LIST, 1, index))
+        ids = [_text(session_id) for session_id in listed]
+        if not ids:
+            return []
+        exists = await self._pipeline(
+            "list", [("EXISTS", self.session_key(session_id)) for session_id in ids]
+        )
+        return [session_id for session_id, found in zip(ids, exists, strict=True) if found]
 
     async def ping(self) -> None:
         """Check that Redis answers."""
-
-        async def ping(redis: Redis) -> None:
-            await redis.ping()
-
-        await self._run("ping", ping)
+        await self._redis.run("ping", self._redis.command("PING"))
 
     async def aclose(self) -> None:
         """Close the connections to Redis; the store connects again if used later."""
-        client, self._client, self._client_loop = self._client, None, None
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.disconnect()
-        if client is not None:
-            await client.aclose()
+        await self._redis.aclose()
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -496,163 +412,48 @@ class RedisSessionStore:
         return name
 
     def _write_args(
-        self, changed: Mapping[str, str], removed: Collection[str], *, create: bool
+        self,
+        changed: Mapping[str, str],
+        removed: Collection[str],
+        *,
+        create: bool,
+        user: str | None,
     ) -> list[str | int]:
         """The arguments of the _WRITE script after its one key."""
-        args: list[str | int] = ["1" if create else "0", self._lifetime_ms, len(changed)]
+        lifetime = self._lifetime_ms if user is not None else self._anonymous_ms
+        args: list[str | int] = ["1" if create else "0", lifetime, len(changed)]
         for field in changed.items():
             args += field
         args += removed
         return args
 
-    async def _write_alone(self, redis: Redis, key: str, args: list[str | int]) -> int:
+    def _index(self, user: str, session_id: str) -> Command:
+        return ("EVAL", _INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)
+
+    async def _write_alone(self, key: str, args: list[str | int]) -> int:
         """The _WRITE script as a command on its own: EVALSHA, so its text is not sent each
         time, and on NOSCRIPT (a restarted or flushed Redis) SCRIPT LOAD and EVALSHA again.
         Pipelines keep EVAL: a NOSCRIPT there would come after the other commands had run."""
+        redis = self._redis
         try:
-            written: int = await self._command("EVALSHA", _WRITE_SHA, 1, key, *args)
+            written: int = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
         except Exception as error:
             from redis.exceptions import NoScriptError
 
             if not isinstance(error, NoScriptError):
                 raise
-            await redis.script_load(_WRITE)
-            written = await self._command("EVALSHA", _WRITE_SHA, 1, key, *args)
+            await redis.command("SCRIPT", "LOAD", _WRITE)
+            written = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
         return written
 
-    async def _command(self, *args: str | int) -> Any:
-        """One command's raw reply, on a connection of this loop's client taken from
-        ``self._idle`` rather than from the client's pool.
+    async def _pipeline(self, operation: str, commands: Sequence[Command]) -> list[Any]:
+        """The replies of ``commands`` sent together; the first error reply is raised."""
 
-        For the two commands of the request path (a session's HGETALL, and its EVALSHA when
-        nothing else goes with it): redis-py's ``execute_command`` wraps each command in its
-        retry helper, its metrics and a pool checkout under a lock, about 18 µs per command
-        here (docs/store.md, "What it costs"), more than the rest of a request. Here: the
-        connection's own ``send_command`` and ``read_response``, which already disconnect on
-        any failure; a connection is reused only after a complete reply, and, as with the
-        client's ``Retry(NoBackoff(), 1)``, a lost connection is tried once more at once (one
-        that died with a Redis restart fails on first use). Replies are not post-processed:
-        HGETALL's is a flat list (a map with RESP3).
-        """
-        if not self._direct:
-            return await self._redis().execute_command(*args)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-        pool = self._redis().connection_pool  # first: it resets self._idle on a new loop
-        idle = self._idle
-        connection = idle.pop() if idle else pool.connection_class(**pool.connection_kwargs)
-        for attempt in (1, 2):
-            try:
-                await connection.send_command(*args)
-                reply = await connection.read_response()
-            except self._error_reply:  # an error reply, read in full: the connection is sound
-                await self._put_back(connection, idle)
-                raise
-            except self._lost:
-                await connection.disconnect()
-                if attempt == 2:
-                    raise
-                continue  # reconnects on the next send
-            except BaseException:  # cancelled (the timer): redis-py has disconnected it
-                await connection.disconnect(nowait=True)
-                raise
-            await self._put_back(connection, idle)
-            return reply
-        raise AssertionError("unreachable")  # pragma: no cover
+        async def send() -> list[Any]:
+            replies = await self._redis.pipeline(commands)
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return replies
 
-    async def _put_back(
-        self, connection: AbstractConnection, idle: list[AbstractConnection]
-    ) -> None:
-        """Keep a sound connection for the next command, unless the store was closed (or moved
-        to another loop) while it was in use: then close it, as aclose() did the others."""
-        if idle is self._idle:
-            idle.append(connection)
-        else:
-            await connection.disconnect()
-
-    def _index(self, pipe: Any, user: str, session_id: str) -> None:
-        pipe.eval(_INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)
-
-    def _redis(self) -> Redis:
-        """This event loop's client (redis-py's connections belong to the loop that made them)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
-            from redis.asyncio import Redis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-
-            self._client = Redis.from_url(
-                self._url.get_secret_value(),
-                socket_connect_timeout=TIMEOUT_SECONDS,  # replies: self._timeout
-                # Once, at once: a pooled connection may have died with a Redis restart.
-                retry=Retry(NoBackoff(), 1),
-            )
-            self._client_loop = weakref.ref(loop)
-            self._idle = []
-            if not self._lost:  # redis-py's exceptions, found once rather than per command
-                from redis.exceptions import ConnectionError, ResponseError, TimeoutError
-
-                self._error_reply, self._lost = ResponseError, (ConnectionError, TimeoutError)
-        return self._client
-
-    async def _run(self, operation: str, work: Callable[[Redis], Awaitable[T]]) -> T:
-        try:
-            return await self._timed(work(self._redis()))
-        except Exception as error:
-            unavailable = self._unavailable(operation, error)
-            if unavailable is None:
-                raise
-            raise unavailable  # noqa: B904 (its cause is set, or hidden, by _unavailable)
-
-    async def _timed(self, work: Awaitable[T]) -> T:
-        """``await work``, cancelled and turned into TimeoutError once ``self._timeout`` passes.
-
-        The contract of :func:`asyncio.timeout`, which costs more per call (about 3.5 µs on
-        Python 3.11) than a whole session read costs otherwise: one timer, cancelled on the way
-        out. A cancellation from elsewhere stays a cancellation, as with :func:`asyncio.timeout`.
-        """
-        task = asyncio.current_task()
-        if self._timeout is None or task is None:
-            return await work
-        expired: list[bool] = []
-
-        def expire() -> None:
-            expired.append(True)
-            task.cancel()
-
-        loop = asyncio.get_running_loop()
-        timer = loop.call_at(loop.time() + self._timeout, expire)
-        cancelling = task.cancelling()
-        try:
-            return await work
-        except asyncio.CancelledError:
-            if expired and task.uncancel() <= cancelling:
-                raise TimeoutError from None
-            raise
-        finally:
-            timer.cancel()
-
-    def _unavailable(self, operation: str, error: Exception) -> SessionStoreUnavailable | None:
-        """What to raise for ``error`` from redis-py, logged; ``None`` for any other error."""
-        # Imported here, on the rare way out, so that no request pays for the import statement.
-        from redis.exceptions import ConnectionError, RedisError, TimeoutError
-
-        if not isinstance(error, RedisError | OSError):
-            return None
-        if isinstance(error, ConnectionError | TimeoutError | OSError):
-            failure, cause = self._hide(f"{type(error).__name__}: {error}"), error
-            if type(error) is builtins.TimeoutError:  # from _timed(): no message
-                failure = f"TimeoutError: no reply within {self._timeout} s"
-        else:
-            # An error reply: its code only, as the rest might quote a command's arguments.
-            code = str(error).split(" ", 1)[0] or "error"
-            failure, cause = f"{type(error).__name__}: {self._hide(code)}", None
-        logger.error("session store unavailable: %s failed: %s", operation, failure)
-        unavailable = SessionStoreUnavailable(operation, failure)
-        unavailable.__cause__ = cause  # as `raise ... from cause` (from None: hidden)
-        unavailable.__suppress_context__ = True
-        return unavailable
-
-    def _hide(self, text: str) -> str:
-        """``text`` without the URL's password (no redis-py message is known to quote it)."""
-        for password in self._passwords:
-            text = text.replace(password, "***")
-        return text
+        return await self._redis.run(operation, send())

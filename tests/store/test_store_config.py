@@ -178,9 +178,14 @@ def test_middleware_with_a_store_does_not_show_the_password() -> None:
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        (f"redis://:{PASSWORD}@cache:6379/0", "redis://:***@cache:6379/0"),
-        (f"redis://app:{PASSWORD}@cache", "redis://app:***@cache"),
-        ("redis://app@cache", "redis://app@cache"),
+        (f"redis://:{PASSWORD}@cache:6379/0", "redis://***@cache:6379/0"),
+        (f"redis://app:{PASSWORD}@cache", "redis://***@cache"),
+        # A password written where the user name goes is still a password.
+        (f"redis://{PASSWORD}@cache", "redis://***@cache"),
+        # Unencoded ?, /, # and @ in a password: the credentials end at the last @.
+        ("redis://:1234?5678@cache/0", "redis://***@cache/0"),
+        ("redis://:12/34#56@cache:6380", "redis://***@cache:6380"),
+        ("redis://app:p@ss@cache", "redis://***@cache"),
         (f"redis://cache/0?password={PASSWORD}&db=1", "redis://cache/0?password=***&db=***"),
         ("unix:///run/redis.sock", "unix:///run/redis.sock"),
     ],
@@ -192,7 +197,13 @@ def test_redacted_url_hides_the_password(url: str, shown: str) -> None:
 def test_store_repr_hides_the_password() -> None:
     store = RedisSessionStore(f"redis://:{PASSWORD}@cache:6379/0", prefix="app:")
 
-    assert repr(store) == "RedisSessionStore('redis://:***@cache:6379/0', prefix='app:')"
+    assert repr(store) == "RedisSessionStore('redis://***@cache:6379/0', prefix='app:')"
+
+
+def test_store_repr_hides_a_password_in_the_user_name_slot() -> None:
+    store = RedisSessionStore(f"redis://{PASSWORD}@cache:6379/0")
+
+    assert PASSWORD not in repr(store)
 
 
 def test_store_takes_its_settings_from_the_configuration() -> None:
