@@ -112,6 +112,25 @@ def test_check_shows_each_setting_with_its_variable_and_source() -> None:
     assert_hidden(result, SECRET)
 
 
+@pytest.mark.usefixtures("secret_in_env")
+def test_check_shows_settings_in_seconds_with_what_a_person_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_REFRESH_AFTER", "90")
+
+    result = run_cli("check")
+    as_json = run_cli("check", "--json")
+
+    assert result.returncode == 0, result.output
+    rows = {
+        cells[0]: cells
+        for cells in (re.split(r" {2,}", line) for line in result.stdout.splitlines())
+    }
+    assert rows["max_age"][2] == "1209600 seconds (14 days)"
+    assert rows["refresh_after"][2] == "90 seconds (1 minute, 30 seconds)"
+    assert json.loads(as_json.stdout)["settings"]["max_age"]["value"] == 1209600
+
+
 def test_check_shows_secrets_only_as_their_length(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
     monkeypatch.setenv("SESSION_SECRET_KEY_FALLBACKS", json.dumps([OTHER_SECRET]))
@@ -388,6 +407,12 @@ def test_decode_prints_a_valid_cookie_for_a_reader() -> None:
     assert "status:     valid" in result.stdout
     assert "signed by:  the current key (SESSION_SECRET_KEY)" in result.stdout
     assert shown_age(result.stdout) >= 3600
+    assert re.search(r"^age: +36\d\d seconds \(1 hour(, \d+ seconds?)?\)$", result.stdout, re.M)
+    assert re.search(
+        r"^expires: +in 13 days, 2[23] hours; max_age is 1209600 seconds \(14 days\)$",
+        result.stdout,
+        re.M,
+    )
     assert '"cart": [\n    "apple"\n  ]' in result.stdout
     assert_hidden(result, SECRET)
 
@@ -430,7 +455,9 @@ def test_decode_of_an_expired_cookie_prints_its_data_and_age_says_expired_and_ex
 
     assert result.returncode == 1
     assert "status:     expired" in result.stdout
-    assert re.search(r"^expires: +EXPIRED .+ ago \(max_age is 60 seconds\)$", result.stdout, re.M)
+    assert re.search(
+        r"^expires: +EXPIRED .+ ago; max_age is 60 seconds \(1 minute\)$", result.stdout, re.M
+    )
     assert shown_age(result.stdout) >= 3600
     assert '"user": "ada"' in result.stdout
     assert_hidden(result, SECRET)

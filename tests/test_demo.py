@@ -270,6 +270,15 @@ def test_page_shows_the_set_cookie_attributes_the_server_sends(configured_demo: 
     assert SECRET not in configured_demo.output()
 
 
+def test_page_says_how_long_the_browser_keeps_the_cookie_as_a_person_reads_it(
+    configured_demo: Demo,
+) -> None:
+    with configured_demo.client() as client:
+        page = html.unescape(client.get("/").text)
+
+    assert "the browser keeps the cookie for 3600 seconds (1 hour)" in page
+
+
 # -- encryption ------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from pydantic import SecretStr, ValidationError
 
+from cookie_session._durations import duration, seconds_and_duration
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
 from cookie_session.exceptions import (
@@ -64,8 +65,8 @@ PLACEHOLDER_PHRASES: Final = (
     "your_secret",
     "insecure",  # Django's startproject keys: "django-insecure-..."
 )
-
-_UNITS: Final = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+# Settings in seconds, shown with what a person reads ("3600 seconds (1 hour)").
+_DURATION_FIELDS: Final = frozenset({"max_age", "refresh_after", "anonymous_max_age"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -549,8 +550,8 @@ def _text(field: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ", ".join(value) if value else "(none)"
-    if field == "max_age":
-        return f"{value} ({_duration(value)})"
+    if field in _DURATION_FIELDS:
+        return seconds_and_duration(value)
     return str(value)
 
 
@@ -580,20 +581,20 @@ def _print_cookie(result: dict[str, Any]) -> None:
     age: int = result["age_seconds"]
     if max_age is None:
         expiry = "never: max_age is none, so the server applies no age limit"
-    elif age > max_age:
-        expiry = f"EXPIRED {_duration(age - max_age)} ago (max_age is {max_age} seconds)"
     else:
-        expiry = f"in {_duration(max_age - age)} (max_age is {max_age} seconds)"
+        limit = f"max_age is {seconds_and_duration(max_age)}"
+        if age > max_age:
+            expiry = f"EXPIRED {duration(age - max_age)} ago; {limit}"
+        else:
+            expiry = f"in {duration(max_age - age)}; {limit}"
     if result["key"] == "current":
         key = f"the current key ({SessionConfig.env_variable('secret_key')})"
     else:
         key = f"{result['key']} of {SessionConfig.env_variable('secret_key_fallbacks')}"
     if age < 0:
-        age_text = f"signed {_duration(-age)} in the future (within the allowed clock skew)"
-    elif age < 60:
-        age_text = _duration(age)
+        age_text = f"signed {duration(-age)} in the future (within the allowed clock skew)"
     else:
-        age_text = f"{age} seconds ({_duration(age)})"
+        age_text = seconds_and_duration(age)
     status = result["status"]
     if status == "refused":
         status += f" ({result['reason']})"
@@ -605,16 +606,6 @@ def _print_cookie(result: dict[str, Any]) -> None:
     print(f"expires:    {expiry}")
     print("data:")
     print(_json_text(result["data"]))
-
-
-def _duration(seconds: int) -> str:
-    """``3725`` -> ``"1 hour, 2 minutes"``: the two largest units, for a reader."""
-    parts: list[str] = []
-    for unit, size in _UNITS:
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}" + ("s" if count != 1 else ""))
-    return ", ".join(parts[:2]) or "0 seconds"
 
 
 def _print_json(document: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 
+from cookie_session._durations import seconds_and_duration
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.middleware import SessionMiddleware
@@ -152,7 +153,7 @@ def _cookie_attributes(config: SessionConfig) -> list[_CookieAttribute]:
         _CookieAttribute(
             "Max-Age",
             f"Max-Age={max_age}" if max_age is not None else None,
-            f"the browser keeps the cookie for {max_age} seconds"
+            f"the browser keeps the cookie for {seconds_and_duration(max_age)}"
             if max_age is not None
             else "left out (max_age is none): the cookie ends when the browser closes",
         ),
