@@ -938,8 +938,114 @@ def test_revoke_needs_a_user() -> None:
     assert "--user" in result.stderr
 
 
+# -- decode of a store cookie: the session as Redis holds it ---------------------------------
+
+
+def store_cookie_of_a_login(user: str) -> str:
+    """The cookie of a session that signed in as ``user`` and holds a cart, in the store."""
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/login", _login), Route("/whoami", _whoami)]),
+        config=SessionConfig.from_env(env_file=None),
+    )
+    with TestClient(app) as browser:
+        browser.get("/login", params={"user": user, "cart": "tea"})
+        cookie = browser.cookies.get("session")
+    assert cookie is not None
+    return cookie
+
+
+def test_decode_of_a_store_cookie_shows_the_session_redis_holds(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    cookie = store_cookie_of_a_login("alice")
+
+    result = run_cli("decode", cookie)
+    as_json = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 0, result.output
+    stored = f"stored in Redis ({store_url}):\n"
+    assert stored in result.stdout
+    assert json.loads(result.stdout.partition(stored)[2]) == {"user": "alice", "cart": ["tea"]}
+    assert as_json.returncode == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert list(report["data"]) == ["sid"]
+    assert report["store"] == {
+        "url": store_url,
+        "answers": True,
+        "error": None,
+        "found": True,
+        "data": {"user": "alice", "cart": ["tea"]},
+    }
+    assert_hidden(result, SECRET)
+
+
+def test_decode_of_a_store_cookie_says_when_redis_no_longer_knows_the_session(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    cookie = store_cookie_of_a_login("alice")
+    assert run_cli("revoke", "--user", "alice").returncode == 0
+
+    result = run_cli("decode", cookie)
+    as_json = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 1
+    assert "status:     valid\n" in result.stdout
+    assert result.stdout.endswith(
+        f"Redis ({store_url}) no longer knows this session (expired or revoked): the "
+        "middleware gives it an empty session\n"
+    )
+    assert "alice" not in result.stdout
+    assert as_json.returncode == 1
+    store = json.loads(as_json.stdout)["store"]
+    assert (store["answers"], store["found"], store["data"]) == (True, False, None)
+
+
+def test_decode_with_the_store_down_says_so_and_never_shows_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_env(monkeypatch, unreachable_store_url())
+    cookie = signed_cookie({"sid": "A" * 43})
+
+    result = run_cli("decode", cookie)
+    as_json = run_cli("decode", cookie, "--json")
+
+    assert result.returncode == 1
+    assert "status:     valid\n" in result.stdout
+    assert result.stderr.startswith("error: the session store redis://")
+    assert "does not answer: ConnectionError" in result.stderr
+    assert result.stderr.count("ConnectionError") == 1  # said once, not logged again
+    assert "stored in Redis" not in result.stdout
+    assert as_json.returncode == 1
+    store = json.loads(as_json.stdout)["store"]
+    assert (store["answers"], store["found"], store["data"]) == (False, None, None)
+    assert store["error"].startswith("ConnectionError")
+    assert_hidden(result, STORE_PASSWORD, SECRET)
+    assert_hidden(as_json, STORE_PASSWORD, SECRET)
+
+
+def test_decode_with_a_store_refuses_a_cookie_that_carries_no_session_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No Redis call is needed (nor made: nothing listens on this store's port).
+    store_env(monkeypatch, unreachable_store_url())
+
+    result = run_cli("decode", signed_cookie({"user": "alice"}))
+
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "status:     refused (a signed cookie that carries no session ID: with "
+        "SESSION_STORE_URL set, the middleware refuses it)\n"
+    )
+    assert result.stderr == ""
+
+
 async def _login(request: Request) -> JSONResponse:
-    get_session(request)["user"] = request.query_params["user"]
+    session = get_session(request)
+    session["user"] = request.query_params["user"]
+    if "cart" in request.query_params:
+        session["cart"] = [request.query_params["cart"]]
     return JSONResponse({})
 
 

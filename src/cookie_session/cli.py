@@ -1,9 +1,9 @@
 """The ``cookie-session`` command (also ``python -m cookie_session``).
 
 ``check`` shows a deployment's effective session settings and where each came from (and whether
-the Redis store answers), ``generate-secret`` makes a key, ``decode`` says what a cookie holds or
-why it is refused, ``revoke`` ends every session of a user, and ``demo`` serves the counter
-example. No command ever prints a configured secret.
+the Redis store answers), ``generate-secret`` makes a key, ``decode`` says what a cookie holds (or
+the session Redis holds for it) or why it is refused, ``revoke`` ends every session of a user,
+and ``demo`` serves the counter example. No command ever prints a configured secret.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, Final
 from pydantic import SecretStr, ValidationError
 
 from cookie_session._durations import duration, seconds_and_duration
+from cookie_session._store_flow import ID_FIELD
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
 from cookie_session.exceptions import (
@@ -35,7 +36,7 @@ from cookie_session.exceptions import (
     SessionConfigWarning,
     SessionStoreUnavailable,
 )
-from cookie_session.store import RedisSessionStore, redacted_url
+from cookie_session.store import RedisSessionStore, is_session_id, redacted_url
 
 __all__ = ["main", "new_secret", "published_secret"]
 
@@ -152,8 +153,9 @@ def _parser() -> argparse.ArgumentParser:
         "decode",
         help="verify a session cookie and show its data, or why it is refused",
         description="Verify a session cookie's value, signed or encrypted, with the configured "
-        "keys; show which key signed it, when, and its data. Exit 1 when it is refused or "
-        "expired.",
+        "keys; show which key signed it, when, and its data (with a store, the session Redis "
+        "holds for its ID). Exit 1 when it is refused or expired, when Redis no longer knows "
+        "its session, or when Redis does not answer.",
     )
     decode.add_argument(
         "cookie", metavar="COOKIE", help="the cookie's value ('name=' and quotes are ignored)"
@@ -399,11 +401,67 @@ def _decode(args: argparse.Namespace) -> int:
                 f"a signed cookie, and {SessionConfig.env_variable('accept_signed')} is false: "
                 "the middleware accepts only encrypted cookies"
             )
+        elif config.store_url is not None and result["status"] == "valid":
+            _add_stored_session(result, config)
+    store = result.get("store")
     if args.json:
         _print_json(result)
     else:
         _print_cookie(result)
-    return 0 if result["status"] == "valid" else 1
+        if store is not None and not store["answers"]:
+            print(
+                f"error: the session store {store['url']} does not answer: {store['error']}",
+                file=sys.stderr,
+            )
+    in_store = store is None or store["found"]
+    return 0 if result["status"] == "valid" and in_store else 1
+
+
+def _add_stored_session(result: dict[str, Any], config: SessionConfig) -> None:
+    """With a store, what Redis holds for the session ID the cookie carries, in ``result``."""
+    data: dict[str, Any] = result["data"]
+    session_id = data.get(ID_FIELD) if len(data) == 1 else None
+    if not is_session_id(session_id):
+        result["status"] = "refused"
+        result["reason"] = (
+            "a signed cookie that carries no session ID: with "
+            f"{SessionConfig.env_variable('store_url')} set, the middleware refuses it"
+        )
+        return
+    assert isinstance(session_id, str)
+    assert config.store_url is not None
+    state: dict[str, Any] = {
+        "url": redacted_url(config.store_url.get_secret_value()),
+        "answers": True,
+        "error": None,
+        "found": None,
+        "data": None,
+    }
+    try:
+        with _store_log_muted():
+            fields = asyncio.run(_load_session(RedisSessionStore.from_config(config), session_id))
+    except SessionStoreUnavailable as error:
+        state["answers"], state["error"] = False, error.failure
+    else:
+        state["found"] = fields is not None
+        if fields is not None:
+            state["data"] = {key: _json_or_text(value) for key, value in fields.items()}
+    result["store"] = state
+
+
+async def _load_session(store: RedisSessionStore, session_id: str) -> dict[str, str] | None:
+    try:
+        return await store.load(session_id)
+    finally:
+        await store.aclose()
+
+
+def _json_or_text(text: str) -> Any:
+    """A stored value: its JSON, or the text itself if it is not JSON (not written by us)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -606,6 +664,17 @@ def _print_cookie(result: dict[str, Any]) -> None:
     print(f"expires:    {expiry}")
     print("data:")
     print(_json_text(result["data"]))
+    store = result.get("store")
+    if store is None or not store["answers"]:
+        return
+    if store["found"]:
+        print(f"stored in Redis ({store['url']}):")
+        print(_json_text(store["data"]))
+    else:
+        print(
+            f"Redis ({store['url']}) no longer knows this session (expired or revoked): "
+            "the middleware gives it an empty session"
+        )
 
 
 def _print_json(document: dict[str, Any]) -> None:
