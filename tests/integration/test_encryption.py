@@ -83,6 +83,23 @@ def test_one_server_switches_a_read_only_clients_cookie_to_encrypted_and_back(
     assert not signed_again.startswith("~")
 
 
+def test_ending_the_migration_refuses_signed_cookies_and_keeps_encrypted_sessions(
+    start_server: StartServer,
+) -> None:
+    server = start_server(secret_key=SECRET, encrypt="true")
+    signed = {"cookie": "session=" + SessionCodec([SECRET], max_age=None).encode({"count": 7})}
+    with httpx2.Client(timeout=10.0) as client:
+        client.get(f"{server.url}/counter", params={"marker": MARKER})
+        migrating = httpx2.get(f"{server.url}/peek", headers=signed, timeout=10.0)
+        server.restart({"secret_key": SECRET, "encrypt": "true", "accept_signed": "false"})
+        kept = client.get(f"{server.url}/peek")
+        refused = httpx2.get(f"{server.url}/peek", headers=signed, timeout=10.0)
+
+    assert migrating.json() == {"count": 7}
+    assert kept.json() == {"count": 1, "marker": MARKER}
+    assert (refused.status_code, refused.json(), cookie_of(refused)) == (200, {}, None)
+
+
 @dataclass
 class RolloutLog(RotationLog):
     """What the clients saw while encryption was switched on, the key rotated, then off."""
