@@ -7,13 +7,33 @@ from collections.abc import Iterator
 
 import pytest
 
-from cookie_session import SessionConfig
+from cookie_session import SessionCodec, SessionConfig
+from cookie_session.codec import MAX_COOKIE_BYTES
 from redis_server import RedisServer, running_redis_server
 
 # Distinctive so that a leak is easy to grep for in any output.
 SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"
 OTHER_SECRET = "LEAKCHECK-other-key-9876543210-zyxwvutsrq"
 REFERENCE_SECRET = "your-secret-key-min-32-characters-long"
+
+
+def deepest_session_json() -> str:
+    """The most deeply nested session whose signed cookie still fits in 4096 bytes, as JSON:
+    ``{"a": [[...]]}``, about 1 500 levels.
+
+    How deep a JSON parser nests before it gives up (RecursionError) is the interpreter's, and
+    moves with its version: about 1 000 levels on 3.11 (the Python recursion limit, less the
+    stack in use), 1 500 on 3.12 (a fixed C limit), 10 000 on 3.13, the C stack's size from
+    3.14. So this session is read on some Pythons and refused on others; nothing deeper can
+    reach the parser from a cookie.
+    """
+    codec = SessionCodec([SECRET], max_age=None)
+    depth = MAX_COOKIE_BYTES // 2  # two characters a level: deeper than fits
+    while True:
+        text = '{"a": ' + "[" * depth + "]" * depth + "}"
+        if len(codec.sign(text)) <= MAX_COOKIE_BYTES:
+            return text
+        depth -= 1
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET, deepest_session_json
 from cookie_session import (
     CookieExpired,
     CookieMalformed,
@@ -433,6 +433,39 @@ def test_fallback_key_is_never_used_to_sign() -> None:
 def test_codec_needs_a_key() -> None:
     with pytest.raises(ValueError, match="secret key"):
         SessionCodec([], max_age=None)
+
+
+# -- nesting: as deep as the interpreter's parser goes -------------------------------------------
+
+
+def json_loads_reads(text: str) -> bool:
+    """Whether this interpreter's ``json.loads`` reads ``text``; False when it nests too deep."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        return False
+    return True
+
+
+def test_payload_nested_500_levels_deep_is_read() -> None:
+    text = '{"a": ' + "[" * 499 + "]" * 499 + "}"  # within every Python's parser limit
+    codec = codec_at(NOW)
+
+    assert codec.verify(codec.sign(text)).data == json.loads(text)
+
+
+def test_payload_as_deep_as_a_cookie_holds_is_read_or_malformed_like_json_loads() -> None:
+    # Read on 3.13 and later, refused on 3.11 and 3.12 (conftest.deepest_session_json says
+    # why); a RecursionError out of verify() would be an error response.
+    text = deepest_session_json()
+    codec = codec_at(NOW)
+    cookie = codec.sign(text)
+
+    if json_loads_reads(text):
+        assert codec.verify(cookie).data == json.loads(text)
+    else:
+        with pytest.raises(CookieMalformed, match="not JSON"):
+            codec.verify(cookie)
 
 
 # -- verifying the same cookie again -----------------------------------------------------------

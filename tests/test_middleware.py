@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET, deepest_session_json
 from cookie_session import (
     Session,
     SessionCodec,
@@ -845,6 +846,28 @@ def test_bad_cookie_with_an_untouched_session_sends_no_cookie() -> None:
     response = client_for(None).get("/", headers=with_cookie(signed(DATA, secret=OTHER_SECRET)))
 
     assert "set-cookie" not in response.headers
+
+
+def test_session_as_deep_as_a_cookie_holds_is_read_or_refused_never_an_error() -> None:
+    # About 1 500 levels: read on Pythons whose JSON parser goes that deep (3.13 and later), an
+    # empty session on the others (conftest.deepest_session_json), never a 500.
+    text = deepest_session_json()
+    cookie = signed_payload(base64.b64encode(text.encode("ascii")))
+    try:
+        json.loads(text)
+    except RecursionError:
+        readable = False
+    else:
+        readable = True
+
+    def hand_out(session: Session) -> dict[str, bool]:
+        session.get("a")  # hands out the list: the session is serialised again to compare
+        return {"read": "a" in session}
+
+    response = client_for(hand_out).get("/", headers=with_cookie(cookie))
+
+    assert (response.status_code, response.json()) == (200, {"read": readable})
+    assert "set-cookie" not in response.headers  # read back to the same JSON, or never read
 
 
 # -- several cookies with the session's name ---------------------------------------------------
