@@ -759,7 +759,6 @@ def test_max_age_none_accepts_a_cookie_of_any_age() -> None:
 
 # -- bad cookies: an empty session and a DEBUG line, never an error ---------------------------
 
-NOW = time.time()
 GOOD = signed(DATA)
 
 
@@ -768,23 +767,43 @@ def signed_payload(payload: bytes) -> str:
     return itsdangerous.TimestampSigner(SECRET).sign(payload).decode("ascii")
 
 
+def signed_seconds_from_now(seconds: float) -> Callable[[], str]:
+    """Makes, when called, a cookie signed ``seconds`` after (or before) that moment: a cookie
+    made when the module is collected would expire, or stop being from the future, while a
+    slow run reaches its test."""
+    return lambda: signed(DATA, signed_at=time.time() + seconds)
+
+
+def fixed(cookie: str) -> Callable[[], str]:
+    return lambda: cookie
+
+
+# The cookie of each case is made by the test itself, when it runs.
 BAD_COOKIES = [
     pytest.param(
-        GOOD[:-3] + ("AAA" if GOOD[-3:] != "AAA" else "BBB"), "signature", id="wrong signature"
+        fixed(GOOD[:-3] + ("AAA" if GOOD[-3:] != "AAA" else "BBB")),
+        "signature",
+        id="wrong signature",
     ),
-    pytest.param(signed(DATA, secret=OTHER_SECRET), "signature", id="unknown key"),
-    pytest.param(signed(DATA, signed_at=NOW - DEFAULT_MAX_AGE - 60), "expired", id="expired"),
+    pytest.param(fixed(signed(DATA, secret=OTHER_SECRET)), "signature", id="unknown key"),
+    pytest.param(signed_seconds_from_now(-DEFAULT_MAX_AGE - 60), "expired", id="expired"),
+    pytest.param(signed_seconds_from_now(CLOCK_SKEW_SECONDS + 60), "future", id="from the future"),
+    pytest.param(fixed(GOOD[:-5]), "not a signed value", id="truncated"),
+    pytest.param(fixed(GOOD.split(".")[0]), "not a signed value", id="no signature at all"),
+    pytest.param(fixed(signed_payload(b"abcde")), "base64", id="not base64"),
     pytest.param(
-        signed(DATA, signed_at=NOW + CLOCK_SKEW_SECONDS + 600), "future", id="from the future"
+        fixed(signed_payload(base64.b64encode(b"{'user': 1}"))), "not JSON", id="not JSON"
     ),
-    pytest.param(GOOD[:-5], "not a signed value", id="truncated"),
-    pytest.param(GOOD.split(".")[0], "not a signed value", id="no signature at all"),
-    pytest.param(signed_payload(b"abcde"), "base64", id="not base64"),
-    pytest.param(signed_payload(base64.b64encode(b"{'user': 1}")), "not JSON", id="not JSON"),
-    pytest.param(signed_payload(base64.b64encode(b'["a", 1]')), "not an object", id="JSON array"),
-    pytest.param(signed_payload(base64.b64encode(b'"alice"')), "not an object", id="JSON string"),
-    pytest.param(signed_payload(base64.b64encode(b'{"a": "\xff"}')), "UTF-8", id="non-UTF-8 bytes"),
-    pytest.param("A" * 100_000, "bytes", id="100 KB value"),
+    pytest.param(
+        fixed(signed_payload(base64.b64encode(b'["a", 1]'))), "not an object", id="JSON array"
+    ),
+    pytest.param(
+        fixed(signed_payload(base64.b64encode(b'"alice"'))), "not an object", id="JSON string"
+    ),
+    pytest.param(
+        fixed(signed_payload(base64.b64encode(b'{"a": "\xff"}'))), "UTF-8", id="non-UTF-8 bytes"
+    ),
+    pytest.param(fixed("A" * 100_000), "bytes", id="100 KB value"),
 ]
 
 
@@ -802,40 +821,41 @@ def session_log(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(("cookie", "reason"), BAD_COOKIES)
-def test_bad_cookie_gives_an_empty_session(cookie: str, reason: str) -> None:
-    response = client_for(show).get("/", headers=with_cookie(cookie))
+@pytest.mark.parametrize(("make_cookie", "reason"), BAD_COOKIES)
+def test_bad_cookie_gives_an_empty_session(make_cookie: Callable[[], str], reason: str) -> None:
+    response = client_for(show).get("/", headers=with_cookie(make_cookie()))
 
     assert (response.status_code, response.json()) == (200, {})
 
 
-@pytest.mark.parametrize(("cookie", "reason"), BAD_COOKIES)
+@pytest.mark.parametrize(("make_cookie", "reason"), BAD_COOKIES)
 def test_bad_cookie_is_logged_at_debug_with_its_reason(
-    cookie: str, reason: str, debug_log: pytest.LogCaptureFixture
+    make_cookie: Callable[[], str], reason: str, debug_log: pytest.LogCaptureFixture
 ) -> None:
-    client_for(show).get("/", headers=with_cookie(cookie))
+    client_for(show).get("/", headers=with_cookie(make_cookie()))
 
     assert [message for message in session_log(debug_log) if reason in message] != []
 
 
-@pytest.mark.parametrize(("cookie", "reason"), BAD_COOKIES)
+@pytest.mark.parametrize(("make_cookie", "reason"), BAD_COOKIES)
 def test_bad_cookie_log_does_not_contain_its_value(
-    cookie: str, reason: str, debug_log: pytest.LogCaptureFixture
+    make_cookie: Callable[[], str], reason: str, debug_log: pytest.LogCaptureFixture
 ) -> None:
+    cookie = make_cookie()
     client_for(show).get("/", headers=with_cookie(cookie))
 
     assert session_log(debug_log) != []
     assert cookie[-16:] not in debug_log.text
 
 
-@pytest.mark.parametrize(("cookie", "reason"), BAD_COOKIES)
+@pytest.mark.parametrize(("make_cookie", "reason"), BAD_COOKIES)
 def test_no_log_record_shows_a_secret(
-    cookie: str, reason: str, caplog: pytest.LogCaptureFixture
+    make_cookie: Callable[[], str], reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, not only cookie_session's
     client = client_for(show, secret_key=SECRET, secret_key_fallbacks=[REFERENCE_SECRET])
 
-    client.get("/", headers=with_cookie(cookie))
+    client.get("/", headers=with_cookie(make_cookie()))
 
     assert session_log(caplog) != []
     assert SECRET not in caplog.text
