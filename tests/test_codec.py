@@ -178,7 +178,7 @@ def test_payloads_of_every_size_verify_from_itsdangerous(secret: str, size: int)
     assert codec_at(NOW, secret=secret, max_age=None).verify(cookie).data == session
 
 
-# -- round trips with Starlette's own SessionMiddleware, through real apps ---------------------
+# -- round trips with Starlette's own SessionMiddleware, through real apps --------------------
 
 
 def session_echo_app(middleware: Middleware) -> Starlette:
@@ -275,6 +275,18 @@ REJECTIONS = [
     pytest.param(signed_payload(b"abcde"), CookieMalformed, "base64", id="not base64"),
     pytest.param(
         signed_payload(base64.b64encode(b"{not json")), CookieMalformed, "not JSON", id="not JSON"
+    ),
+    pytest.param(
+        signed_payload(base64.b64encode(b"user=alice")),
+        CookieMalformed,
+        "not JSON",
+        id="plain text",
+    ),
+    pytest.param(
+        signed_payload(base64.b64encode(b'{"user": "alice"} {"user": "root"}')),
+        CookieMalformed,
+        "not JSON",
+        id="JSON followed by more data",
     ),
     pytest.param(
         signed_payload(base64.b64encode(b"[1, 2]")),
@@ -374,7 +386,37 @@ def test_expired_rejection_carries_age_and_signing_time() -> None:
     assert (raised.value.signed_at, raised.value.age) == (NOW - MAX_AGE - 10, MAX_AGE + 10)
 
 
+def test_expired_rejection_carries_the_still_encoded_payload() -> None:
+    cookie = codec_at(NOW - 100).encode({"user": "alice"})
+
+    with pytest.raises(CookieExpired) as raised:
+        codec_at(NOW, max_age=10).verify(cookie)
+
+    assert raised.value.payload == base64.b64encode(b'{"user": "alice"}')
+
+
 # -- what is accepted -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(' {"user": "alice"}', id="before"),
+        pytest.param('{"user": "alice"} \n', id="after"),
+    ],
+)
+def test_json_surrounded_by_whitespace_is_read_as_json_loads_reads_it(text: str) -> None:
+    codec = codec_at(NOW)
+
+    assert codec.verify(codec.sign(text)).data == json.loads(text)
+
+
+def test_payload_with_characters_outside_base64_is_read_as_b64decode_reads_it() -> None:
+    # Starlette reads base64.b64decode(payload), which skips them: no writer puts them there,
+    # but a cookie Starlette accepts is accepted here too.
+    cookie = signed_payload(b"eyJ1c2Vy!IjogImFsaWNlIn0=")
+
+    assert codec_at(NOW).verify(cookie).data == {"user": "alice"}
 
 
 def test_cookie_exactly_max_age_old_is_accepted() -> None:
@@ -435,7 +477,7 @@ def test_codec_needs_a_key() -> None:
         SessionCodec([], max_age=None)
 
 
-# -- nesting: as deep as the interpreter's parser goes -------------------------------------------
+# -- nesting: as deep as the interpreter's parser goes ----------------------------------------
 
 
 def json_loads_reads(text: str) -> bool:
@@ -468,7 +510,7 @@ def test_payload_as_deep_as_a_cookie_holds_is_read_or_malformed_like_json_loads(
             codec.verify(cookie)
 
 
-# -- verifying the same cookie again -----------------------------------------------------------
+# -- one codec over time: a later second, the same cookie again -------------------------------
 
 
 class Clock:
@@ -498,6 +540,17 @@ def test_a_cookie_verified_before_is_refused_once_it_expires() -> None:
         codec.verify(VALID_COOKIE)
 
 
+def test_a_later_second_signs_with_the_later_time() -> None:
+    clock = Clock(NOW)
+    codec = SessionCodec([SECRET], max_age=None, clock=clock)
+    codec.encode({"n": 1})
+
+    clock.now = NOW + 1
+    cookie = codec.encode({"n": 2})
+
+    assert codec.verify(cookie).signed_at == NOW + 1
+
+
 def test_a_cookie_verified_before_is_refused_with_a_changed_character() -> None:
     codec = codec_at(NOW)
     codec.verify(VALID_COOKIE)
@@ -509,6 +562,13 @@ def test_a_cookie_verified_before_is_refused_with_a_changed_character() -> None:
 # -- values JSON cannot carry -----------------------------------------------------------------
 
 
+def cycle() -> list[object]:
+    """A list that contains itself."""
+    loop: list[object] = []
+    loop.append(loop)
+    return loop
+
+
 @pytest.mark.parametrize(
     ("session", "named"),
     [
@@ -516,6 +576,7 @@ def test_a_cookie_verified_before_is_refused_with_a_changed_character() -> None:
         pytest.param({"n": 1, "when": object()}, "'when'", id="an object"),
         pytest.param({"profile": {"seen": {1}}}, "'profile'", id="nested"),
         pytest.param({"n": 1, ("a", 1): "x"}, "('a', 1)", id="a tuple key"),
+        pytest.param({"fine": 1, "loop": cycle()}, "session['loop']", id="a cycle"),
     ],
 )
 def test_value_json_cannot_carry_is_a_type_error_naming_the_key(
