@@ -7,7 +7,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -310,6 +310,28 @@ def test_from_env_reads_an_env_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("clean_env")
+def test_from_env_reads_the_secrets_dir(tmp_path: Path) -> None:
+    (tmp_path / "SESSION_SECRET_KEY").write_text(SECRET + "\n", encoding="utf-8")
+
+    config = SessionMiddleware.from_env(
+        handler_app(None), env_file=None, secrets_dir=tmp_path
+    ).config
+
+    assert config.secret_key.get_secret_value() == SECRET
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_from_env_reads_the_variables_of_a_custom_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYAPP_SECRET_KEY", SECRET)
+
+    config = SessionMiddleware.from_env(
+        handler_app(None), env_file=None, env_prefix="MYAPP_"
+    ).config
+
+    assert config.secret_key.get_secret_value() == SECRET
+
+
+@pytest.mark.usefixtures("clean_env")
 def test_from_env_without_a_secret_is_a_validation_error() -> None:
     with pytest.raises(ValidationError):
         SessionMiddleware.from_env(handler_app(None))
@@ -345,9 +367,12 @@ async def websocket_login(websocket: WebSocket) -> None:
     await websocket.close()
 
 
+def websocket_app(endpoint: Callable[[WebSocket], Any]) -> Starlette:
+    return Starlette(routes=[WebSocketRoute("/ws", endpoint)])
+
+
 def websocket_client(endpoint: Callable[[WebSocket], Any]) -> TestClient:
-    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)])
-    return TestClient(SessionMiddleware(app, secret_key=SECRET))
+    return TestClient(SessionMiddleware(websocket_app(endpoint), secret_key=SECRET))
 
 
 def test_websocket_reads_the_session() -> None:
@@ -365,6 +390,26 @@ def test_websocket_session_set_before_accept_is_sent_on_the_accept() -> None:
     assert [(cookie.name, verified_data(cookie.value)) for cookie in cookies] == [
         ("session", {"user": "ws"})
     ]
+
+
+def test_websocket_accept_carries_the_cookie_and_no_vary() -> None:
+    # Vary belongs to HTTP responses; a websocket's accept is none.
+    middleware = SessionMiddleware(websocket_app(websocket_login), secret_key=SECRET)
+    accepts: list[Message] = []
+
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        async def record(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                accepts.append(message)
+            await send(message)
+
+        await middleware(scope, receive, record)
+
+    with TestClient(recording).websocket_connect("/ws"):
+        pass
+
+    (accept,) = accepts
+    assert [name for name, _ in accept["headers"]] == [b"set-cookie"]
 
 
 @dataclass
@@ -475,6 +520,14 @@ def test_untouched_session_without_a_cookie_sends_nothing() -> None:
     assert "set-cookie" not in response.headers
 
 
+def test_mark_modified_sends_an_unchanged_session_again() -> None:
+    response = client_for(lambda session: session.mark_modified()).get(
+        "/", headers=with_cookie(signed(DATA))
+    )
+
+    assert verified_data(only_set_cookie(response).value) == DATA
+
+
 def test_writing_sends_exactly_one_cookie() -> None:
     def write_twice(session: Session) -> None:
         session["a"] = 1
@@ -522,6 +575,55 @@ def test_vary_already_naming_cookie_is_left_as_it_is() -> None:
     response = client_for(read_and_vary).get("/", headers=with_cookie(signed(DATA)))
 
     assert response.headers.get_list("vary") == ["Accept, cookie"]
+
+
+def test_vary_star_from_the_application_is_left_as_it_is() -> None:
+    def read_and_vary_on_everything(session: Session) -> Response:
+        session.get("user")
+        return Response(headers={"Vary": "*"})
+
+    response = client_for(read_and_vary_on_everything).get("/")
+
+    assert response.headers.get_list("vary") == ["*"]
+
+
+def reading_app(headers: Iterable[tuple[bytes, bytes]]) -> SessionMiddleware:
+    """A bare ASGI app that reads the session and answers with ``headers`` exactly as given."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["session"].get("user")
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    return SessionMiddleware(app, secret_key=SECRET)
+
+
+def test_vary_in_another_letter_case_is_extended_not_repeated() -> None:
+    response = TestClient(reading_app([(b"Vary", b"Origin")])).get("/")
+
+    assert response.headers.get_list("vary") == ["Origin, Cookie"]
+
+
+def test_headers_given_as_a_generator_are_all_kept_beside_vary() -> None:
+    # ASGI allows any iterable of pairs; Vary must not consume it and drop the others.
+    headers = ((name, value) for name, value in [(b"x-one", b"1"), (b"x-two", b"2")])
+
+    response = TestClient(reading_app(headers)).get("/")
+
+    assert (response.headers["x-one"], response.headers["x-two"]) == ("1", "2")
+    assert response.headers.get_list("vary") == ["Cookie"]
+
+
+def test_a_responses_header_list_is_never_changed_in_place() -> None:
+    # A Response object (and so its header list) may be sent more than once.
+    shared = [(b"x-one", b"1")]
+    client = TestClient(reading_app(shared))
+
+    client.get("/")
+    second = client.get("/")
+
+    assert shared == [(b"x-one", b"1")]
+    assert second.headers.get_list("vary") == ["Cookie"]
 
 
 # -- deletion ---------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
 import pytest
+from litestar.types.empty import Empty
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +29,7 @@ class Profile(pydantic.BaseModel):
     user: str
     roles: list[str]
     theme: str = pydantic.Field(default="dark", alias="colourScheme")
+    since: datetime  # not JSON as it is: the model's JSON form has it as text
 
 
 @dataclasses.dataclass
@@ -69,6 +72,7 @@ def sent_session(response: Any) -> dict[str, Any]:
         pytest.param(Session, id="a new Session()"),
         pytest.param(dict, id="a new dict"),
         pytest.param(lambda: None, id="None"),
+        pytest.param(lambda: Empty, id="Litestar's Empty (request.clear_session())"),
     ],
 )
 def test_an_empty_replacement_deletes_the_cookie(empty: Callable[[], object]) -> None:
@@ -107,11 +111,18 @@ def test_a_replacement_equal_to_the_cookie_sends_nothing() -> None:
 
 
 def test_a_pydantic_model_is_stored_as_its_json_form() -> None:
-    profile = Profile(user="bob", roles=["admin"], colourScheme="light")
+    profile = Profile(
+        user="bob", roles=["admin"], colourScheme="light", since=datetime(2026, 1, 1, tzinfo=UTC)
+    )
 
     response = replacing_with(lambda: profile).get("/")
 
-    assert sent_session(response) == {"user": "bob", "roles": ["admin"], "theme": "light"}
+    assert sent_session(response) == {
+        "user": "bob",
+        "roles": ["admin"],
+        "theme": "light",
+        "since": "2026-01-01T00:00:00Z",
+    }
 
 
 def test_a_dataclass_is_stored_as_its_json_form() -> None:
