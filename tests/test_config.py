@@ -259,6 +259,7 @@ def test_empty_domain_means_none() -> None:
         pytest.param("same_site", "", "'lax', 'strict' or 'none'", id="same_site empty"),
         pytest.param("path", "app", "must start with '/'", id="path without /"),
         pytest.param("path", "/; Domain=evil.com", "without ';'", id="path with ;"),
+        pytest.param("path", "/;Domain=evil.com", "without ';'", id="path with ; and no space"),
         pytest.param("path", "/my app", "spaces", id="path with space"),
         pytest.param("path", "/app\nX-Evil: 1", "spaces", id="path with newline"),
         pytest.param("path", "/app\t", "spaces", id="path with tab"),
@@ -882,6 +883,22 @@ def test_custom_prefix_errors_name_its_variables(monkeypatch: pytest.MonkeyPatch
 
     [problem] = caught.value.errors()
     assert problem["msg"].startswith("MYAPP_HTTPS_ONLY")
+
+
+def test_custom_prefix_names_the_missing_secrets_variable() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None, env_prefix="MYAPP_")
+
+    [problem] = caught.value.errors()
+    assert problem["msg"].startswith("MYAPP_SECRET_KEY (not set):")
+
+
+def test_custom_prefix_names_the_secrets_dir_files(deployment: Deployment) -> None:
+    deployment.set("secrets dir", MYAPP_SECRET_KEY=VALID_SECRET)
+
+    config = SessionConfig.from_env(None, env_prefix="MYAPP_", secrets_dir=deployment.secrets_dir)
+
+    assert config.secret_key.get_secret_value() == VALID_SECRET
 
 
 def test_unknown_override_is_a_type_error() -> None:
