@@ -37,6 +37,7 @@ READS: dict[str, SessionUse] = {
     "in": lambda s: "name" in s,
     "len": len,
     "iter": list,
+    "iter alone": iter,  # list() asks for len() too; a for loop asks only for iter()
     "keys": lambda s: s.keys(),
     "==": lambda s: s == {},
     "reversed": lambda s: list(reversed(s)),
@@ -55,6 +56,10 @@ def test_session_built_from_data_is_neither_accessed_nor_exposed(session: Sessio
 
 def test_session_is_a_dict(session: Session) -> None:
     assert isinstance(session, dict)
+
+
+def test_in_tells_whether_the_session_holds_a_key(session: Session) -> None:
+    assert ("name" in session, "missing" in session) == (True, False)
 
 
 @pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
