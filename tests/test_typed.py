@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import Body, Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
@@ -81,10 +81,28 @@ class Range(BaseModel):
         return self
 
 
+class Nickname(BaseModel):
+    """A field stored under its alias, and read only by it."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    nickname: str = Field("", alias="nick")
+
+
+class SavedSearch(BaseModel):
+    """A field that takes JSON text, as a query parameter would bring it."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    filters: Json[dict[str, int]] = Field(default_factory=dict)
+
+
 cart_session = TypedSession(CartSession, key="cart")
 profile_session = TypedSession(Profile, key="profile")
 preferences_session = TypedSession(Preferences, key="preferences")
 range_session = TypedSession(Range, key="range")
+nickname_session = TypedSession(Nickname, key="nickname")
+search_session = TypedSession(SavedSearch, key="search")
 Cart = Annotated[CartSession, Depends(cart_session)]
 
 
@@ -168,6 +186,21 @@ async def show_range(request: Request) -> JSONResponse:
     return JSONResponse(range_session.load(request).model_dump(mode="json"))
 
 
+async def nickname(request: Request) -> JSONResponse:
+    model = nickname_session.load(request)
+    if "set" in request.query_params:
+        model.nickname = request.query_params["set"]
+    return JSONResponse({"nickname": model.nickname})
+
+
+async def search(request: Request) -> JSONResponse:
+    model = search_session.load(request)
+    if "set" in request.query_params:
+        # JSON text, which validate_assignment reads into the dict the field holds.
+        model.filters = request.query_params["set"]  # type: ignore[assignment]  # a JSON string into a Json field, as a form would send it
+    return JSONResponse({"filters": model.filters})
+
+
 async def websocket_set_user(websocket: WebSocket) -> None:
     cart_session.load(websocket).user_id = 7
     await websocket.accept()
@@ -188,6 +221,8 @@ def starlette_app(*, with_middleware: bool = True) -> Starlette:
             Route("/profile", show_profile),
             Route("/preferences", show_preferences),
             Route("/range", show_range),
+            Route("/nickname", nickname),
+            Route("/search", search),
             WebSocketRoute("/ws", websocket_set_user),
         ]
     )
@@ -387,6 +422,20 @@ def test_plain_dict_keys_are_stored_beside_the_models_key(client: TestClient) ->
     }
 
 
+def test_field_with_an_alias_keeps_its_value_across_requests(
+    starlette_client: TestClient,
+) -> None:
+    starlette_client.get("/nickname", params={"set": "Al"})
+
+    assert starlette_client.get("/nickname").json() == {"nickname": "Al"}
+
+
+def test_json_field_keeps_its_value_across_requests(starlette_client: TestClient) -> None:
+    starlette_client.get("/search", params={"set": '{"page": 3}'})
+
+    assert starlette_client.get("/search").json() == {"filters": {"page": 3}}
+
+
 def test_repeated_load_returns_the_same_instance(client: TestClient) -> None:
     assert client.get("/same").json() == {"same": True}
 
@@ -452,6 +501,16 @@ def test_field_whose_type_changed_logs_a_warning_naming_it_without_the_data(
     [warning] = warnings_logged(client, "/cart", caplog)
     assert warning.endswith("reset to defaults: user_id")
     assert "ada-lovelace" not in warning
+
+
+def test_field_reset_under_its_alias_is_named_by_the_alias_in_the_warning(
+    starlette_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    plant_session(starlette_client, {"nickname": {"nick": 42}})
+
+    [warning] = warnings_logged(starlette_client, "/nickname", caplog)
+
+    assert warning.endswith("reset to defaults: nick")
 
 
 def test_invalid_nested_value_resets_only_its_top_level_field(client: TestClient) -> None:
