@@ -83,7 +83,9 @@ class RedisProxy:
         """Let the held command, and everything after it, through."""
         self._released.set()
 
-    async def _serve(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
         server_reader, server = await asyncio.open_connection("127.0.0.1", self.target_port)
         upstream = asyncio.ensure_future(self._forward_commands(client_reader, server))
         downstream = asyncio.ensure_future(self._forward_bytes(server_reader, client))
