@@ -238,9 +238,6 @@ class StoreFlow:
             if not fields:
                 return None
             new_id = await store.create(fields, user)
-            if new_id is None:
-                _log_gone()
-                return None
             self._set_cookie(message, new_id)
             return new_id
         old_user = user_of_field(loaded.get(user_key)) if user_key is not None else None

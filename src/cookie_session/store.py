@@ -249,12 +249,8 @@ class RedisSessionStore:
         except AttributeError:
             return {_text(name): _text(value) for name, value in pairs}
 
-    async def create(self, fields: Mapping[str, str], user: str | None) -> str | None:
-        """Save a new session under a new ID, indexed under ``user``; return the ID.
-
-        ``None`` only when the session was revoked before it was written (a "log out
-        everywhere" of ``user`` that came between the index entry and the write).
-        """
+    async def create(self, fields: Mapping[str, str], user: str | None) -> str:
+        """Save a new session under a new ID, indexed under ``user``; return the ID."""
         session_id = new_session_id()
         key = self.session_key(session_id)
         args = self._write_args(fields, (), create=True, user=user)

@@ -11,6 +11,7 @@ Routes:
 - ``/append?item=X``: appends to the list under ``"cart"``, in place;
 - ``/login?user=U[&as_int=1]``, ``/logout``: sets or removes ``"user"``;
 - ``/clear``: empties the session; ``/replace-empty``: puts a new empty dict in its place;
+- ``/regenerate[?user=U]``: calls ``session.regenerate()`` (after signing ``U`` in, if given);
 - ``/ws``: a websocket that sends the session.
 """
 
@@ -101,6 +102,14 @@ async def replace_empty(request: Request) -> Response:
     return PlainTextResponse("replaced")
 
 
+async def regenerate(request: Request) -> JSONResponse:
+    session = session_of(request)
+    if "user" in request.query_params:
+        session[USER_KEY] = request.query_params["user"]
+    session.regenerate()
+    return JSONResponse({"session_id_before": session.session_id})
+
+
 async def websocket_show(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.send_json(dict(session_of(websocket)))
@@ -119,6 +128,7 @@ ROUTES = [
     Route("/logout", logout),
     Route("/clear", clear),
     Route("/replace-empty", replace_empty),
+    Route("/regenerate", regenerate),
     WebSocketRoute("/ws", websocket_show),
 ]
 

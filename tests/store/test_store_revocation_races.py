@@ -54,7 +54,7 @@ def store_at(url: str) -> RedisSessionStore:
     return RedisSessionStore(url, user_key="user")
 
 
-async def login(store: RedisSessionStore) -> str | None:
+async def login(store: RedisSessionStore) -> str | None:  # as a move may give None
     """A first login: a new session of alice's."""
     return await store.create(USER_FIELD, "alice")
 
@@ -62,7 +62,6 @@ async def login(store: RedisSessionStore) -> str | None:
 async def login_from_an_anonymous_session(store: RedisSessionStore) -> str | None:
     """A login from a visitor's session: moved to a new ID, the old one deleted."""
     anonymous = await store.create({"cart": "[1]"}, None)
-    assert anonymous is not None
     return await store.move(anonymous, {"cart": "[1]", **USER_FIELD}, None, "alice")
 
 

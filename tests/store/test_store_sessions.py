@@ -37,6 +37,7 @@ from .conftest import (
     id_in,
     session_cookie,
     session_key,
+    sign_in,
     signed_cookie,
     store_app,
     stored,
@@ -594,3 +595,91 @@ async def test_a_url_that_caps_connections_keeps_every_command_within_the_cap(
         assert stored(redis_client, session_id) == {"n": 5}
     finally:
         await store.aclose()
+
+
+# -- regenerate(): a login without user_key ----------------------------------------------------
+
+
+def test_regenerate_moves_the_session_to_a_new_id_with_its_data(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    client = make_client(user_key=None)
+    planted = start_session(client, {"cart": [1]})
+
+    response = client.get("/regenerate", params={"user": "alice"})
+
+    cookie = session_cookie(response)
+    assert cookie
+    fresh = id_in(cookie)
+    assert fresh != planted
+    assert response.json() == {"session_id_before": planted}
+    assert redis_client.exists(session_key(planted)) == 0  # deleted in the same step
+    assert stored(redis_client, fresh) == {"cart": [1], "user": "alice"}
+
+
+def test_a_planted_id_is_worth_nothing_after_a_login_that_regenerates(
+    make_client: MakeClient,
+) -> None:
+    # An attacker's session ID, planted in the victim's browser (by a sibling subdomain, say),
+    # before the victim logs in on a site without user_key whose login calls regenerate().
+    attacker = make_client(user_key=None)
+    start_session(attacker, {"n": 1})
+    planted_cookie = attacker.cookies["session"]
+    victim = make_client(user_key=None)
+    victim.cookies.set("session", planted_cookie)
+
+    assert victim.get("/regenerate", params={"user": "victim"}).status_code == 200
+
+    assert victim.get("/show").json()["data"] == {"n": 1, "user": "victim"}
+    assert attacker.get("/show").json()["data"] == {}  # the planted ID no longer exists
+
+
+def test_regenerate_on_a_new_session_saves_it_under_a_new_id(make_client: MakeClient) -> None:
+    client = make_client(user_key=None)
+
+    response = client.get("/regenerate", params={"user": "alice"})
+
+    assert response.json() == {"session_id_before": None}
+    assert client.get("/show").json()["data"] == {"user": "alice"}
+
+
+def test_regenerate_with_user_key_moves_even_when_the_user_is_unchanged(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    before = sign_in(client, "alice")
+
+    after = id_in(session_cookie(client.get("/regenerate")) or "")
+
+    assert after != before
+    assert redis_client.exists(session_key(before)) == 0
+    assert redis_client.zrange("cookie-session:user:alice", 0, -1) == [after.encode()]
+
+
+# -- several session cookies: the first Redis still knows wins --------------------------------
+
+
+def test_a_dead_signed_cookie_sent_first_does_not_hide_the_live_one(
+    client: TestClient, make_client: MakeClient
+) -> None:
+    live = start_session(client, {"user": "victim"})
+    dead = id_cookie("A" * 43)  # signed, but Redis does not know it (planted, or expired)
+
+    response = make_client().get(
+        "/show", headers={"cookie": f"session={dead}; session={id_cookie(live)}"}
+    )
+
+    assert response.json() == {"data": {"user": "victim"}, "session_id": live}
+
+
+def test_at_most_four_signed_cookies_are_looked_up(
+    client: TestClient, make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    live = start_session(client, {"n": 1})
+    dead = [id_cookie(letter * 43) for letter in "ABCD"]
+    header = "; ".join(f"session={value}" for value in [*dead, id_cookie(live)])
+    redis_client.config_resetstat()
+
+    response = make_client().get("/show", headers={"cookie": header})
+
+    assert response.json()["data"] == {}  # the fifth is never read
+    assert command_counts(redis_client)["hgetall"] == 4
