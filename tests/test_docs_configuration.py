@@ -1,0 +1,171 @@
+"""docs/configuration.md stays true: its table of settings is SessionConfig's fields, each row with
+the field's type, default and environment variable, and each setting has a section of its own."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic_core import PydanticUndefined
+
+from cookie_session import SessionConfig
+
+CONFIGURATION_PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+TABLE_HEADING = "## Settings"
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def type_text(annotation: object) -> str:
+    """A field's type as the table writes it: ``int | None``, ``"lax" | "strict" | "none"``."""
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return type_text(arguments[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(type_text(argument) for argument in arguments)
+    if origin is typing.Literal:
+        return " | ".join(json.dumps(argument) for argument in arguments)
+    if origin is tuple and arguments[-1] is Ellipsis:
+        return f"tuple[{type_text(arguments[0])}, ...]"
+    if annotation is type(None):
+        return "None"
+    assert isinstance(annotation, type), annotation
+    return annotation.__name__
+
+
+def default_text(default: object) -> str:
+    """A default as the table writes it: ``required``, ``"session"``, ``1209600``, ``None``."""
+    if default is PydanticUndefined:
+        return "required"
+    if isinstance(default, str):
+        return json.dumps(default)
+    return repr(default)
+
+
+def expected_rows() -> dict[str, tuple[str, str, str]]:
+    """For each field of SessionConfig, in order: its type, default and variable."""
+    return {
+        name: (
+            type_text(field.annotation),
+            default_text(field.default),
+            SessionConfig.env_variable(name),
+        )
+        for name, field in SessionConfig.model_fields.items()
+    }
+
+
+def documented_rows(page: str) -> dict[str, tuple[str, str, str]]:
+    """The table under TABLE_HEADING: for each setting, the first code span (or the text) of
+    its type, default and variable cells. What follows a default's code span ("(14 days)") is a
+    reader's aid, not checked."""
+    section = page.split(f"\n{TABLE_HEADING}\n", 1)[1].split("\n#", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")][2:]
+    rows: dict[str, tuple[str, str, str]] = {}
+    for line in lines:
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        name, type_cell, default_cell, variable_cell = (cell.replace("\\|", "|") for cell in cells)
+        rows[first_code(name)] = (
+            first_code(type_cell),
+            first_code(default_cell),
+            first_code(variable_cell),
+        )
+    return rows
+
+
+def first_code(cell: str) -> str:
+    """The cell's first code span, or the whole cell when it has none (``required``)."""
+    match = CODE_SPAN.search(cell)
+    return match[1] if match else cell
+
+
+def table_problems(page: str) -> list[str]:
+    """Each way the page's table differs from SessionConfig, one line each."""
+    expected, documented = expected_rows(), documented_rows(page)
+    problems = [f"{name}: no row" for name in expected if name not in documented]
+    problems += [f"{name}: not a setting" for name in documented if name not in expected]
+    for name in expected.keys() & documented.keys():
+        for column, want, got in zip(
+            ("type", "default", "variable"), expected[name], documented[name], strict=True
+        ):
+            if want != got:
+                problems.append(f"{name}: {column} is {want}, the table says {got}")
+    if not problems and list(documented) != list(expected):
+        problems.append("the rows are not in SessionConfig's order (the order `check` prints)")
+    return problems
+
+
+def test_the_settings_table_is_every_field_of_session_config() -> None:
+    assert table_problems(CONFIGURATION_PAGE.read_text(encoding="utf-8")) == []
+
+
+def test_every_setting_has_a_section() -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    headings = " ".join(re.findall(r"^### (.+)$", page, flags=re.MULTILINE))
+
+    assert [name for name in SessionConfig.model_fields if f"`{name}`" not in headings] == []
+
+
+@pytest.mark.parametrize(
+    ("original", "changed", "problem"),
+    [
+        pytest.param(
+            "| `encrypt` | `bool` | `False` | `SESSION_ENCRYPT` |\n",
+            "",
+            "encrypt: no row",
+            id="a missing row",
+        ),
+        pytest.param(
+            "| `max_age` | `int \\| None` |",
+            "| `max_age` | `int` |",
+            "max_age: type is int | None, the table says int",
+            id="a wrong type",
+        ),
+        pytest.param(
+            '| `same_site` | `"lax" \\| "strict" \\| "none"` | `"lax"` |',
+            '| `same_site` | `"lax" \\| "strict" \\| "none"` | `"strict"` |',
+            'same_site: default is "lax", the table says "strict"',
+            id="a wrong default",
+        ),
+        pytest.param(
+            "`SESSION_COOKIE` |",
+            "`SESSION_SESSION_COOKIE` |",
+            "session_cookie: variable is SESSION_COOKIE, the table says SESSION_SESSION_COOKIE",
+            id="a wrong variable",
+        ),
+        pytest.param(
+            "| `path` |",
+            "| `cookie_path` |",
+            "cookie_path: not a setting",
+            id="a row that is not a setting",
+        ),
+    ],
+)
+def test_a_row_that_is_wrong_is_caught(original: str, changed: str, problem: str) -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    assert original in page
+
+    assert problem in table_problems(page.replace(original, changed, 1))
+
+
+def test_rows_out_of_order_are_caught() -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    path_row = '| `path` | `str` | `"/"` | `SESSION_PATH` |\n'
+    assert path_row in page
+
+    moved = page.replace(path_row, "", 1).replace("| `secret_key` |", path_row + "| `secret_key` |")
+
+    assert table_problems(moved) == [
+        "the rows are not in SessionConfig's order (the order `check` prints)"
+    ]
+
+
+def test_types_are_written_as_the_table_writes_them() -> None:
+    fields = SessionConfig.model_fields
+
+    assert type_text(fields["max_age"].annotation) == "int | None"
+    assert type_text(fields["same_site"].annotation) == '"lax" | "strict" | "none"'
+    assert type_text(fields["secret_key_fallbacks"].annotation) == "tuple[SecretStr, ...]"
