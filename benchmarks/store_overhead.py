@@ -132,8 +132,8 @@ def make_candidates(url: str) -> list[Candidate]:
     ours = SessionMiddleware(mine, secret_key=SECRET, max_age=MAX_AGE, store_url=url)
 
     async def close_ours() -> None:
-        assert ours._store is not None  # the store has no public handle on the middleware
-        await ours._store.store.aclose()
+        assert ours.store is not None
+        await ours.store.aclose()
 
     async def close_nothing() -> None:
         pass

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from conftest import OTHER_SECRET, SECRET
 from cookie_session import CookieRejected, SessionCodec, SessionMiddleware, get_session
 from cookie_session.codec import _Signer
-from cookie_session.middleware import MAX_CANDIDATES
+from cookie_session.cookie import MAX_CANDIDATES
 from cookie_session.types import Message, Receive, Scope, Send
 
 REAL = {"user": "alice"}
@@ -148,7 +148,7 @@ def test_candidates_are_counted_across_cookie_headers() -> None:
 
 
 def test_read_cookie_counts_candidates_across_cookie_headers_too() -> None:
-    # read_cookie() (what framework adapters such as cookie_session.quart call) has the limit
+    # SessionCookie.read() (what framework adapters such as cookie_session.quart call) has the limit
     # of the middleware's own request path.
     bad = f"session={signed(PLANTED, OTHER_SECRET)}"
     scope: Scope = {
@@ -161,7 +161,7 @@ def test_read_cookie_counts_candidates_across_cookie_headers_too() -> None:
     }
     middleware = SessionMiddleware(Starlette(routes=[Route("/", show)]), secret_key=SECRET)
 
-    assert middleware.read_cookie(scope) is None
+    assert middleware.cookie.read(scope) is None
     assert middleware.stats().cookies_rejected["signature"] == MAX_CANDIDATES
 
 

@@ -42,6 +42,7 @@ from cookie_session import (
     get_session,
 )
 from cookie_session.codec import CLOCK_SKEW_SECONDS, MAX_COOKIE_BYTES, derive_key
+from cookie_session.cookie import sealed_opener
 from cookie_session.sealed import SealedCodec, derive_encryption_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,10 @@ def sealer(
 
 
 def signer(*secrets: str, max_age: int | None = MAX_AGE, now: float = NOW) -> SessionCodec:
-    return SessionCodec(secrets or (SECRET,), max_age=max_age, clock=lambda: now)
+    """A signed codec as make_codec() builds it: opening encrypted cookies too."""
+    keys = list(secrets or (SECRET,))
+    opener = sealed_opener(keys, max_age=max_age, cookie_name="session")
+    return SessionCodec(keys, max_age=max_age, clock=lambda: now, open_sealed=opener)
 
 
 def rejection_kind(codec: SealedCodec | SessionCodec, value: str) -> str:
@@ -389,6 +393,13 @@ def test_sealed_codec_refuses_a_signed_cookie_when_accept_signed_is_false() -> N
     assert codec.verify(sealer().encode({"n": 1})).data == {"n": 1}
 
 
+def test_signed_codec_made_alone_refuses_an_encrypted_cookie() -> None:
+    alone = SessionCodec([SECRET], max_age=MAX_AGE, clock=lambda: NOW)
+
+    with pytest.raises(CookieDecryptionFailed, match="opens signed cookies only"):
+        alone.verify(sealer().encode(PRIVATE))
+
+
 def test_signed_codec_accepts_an_encrypted_cookie_as_the_other_format() -> None:
     cookie = signer().verify(sealer().encode(PRIVATE))
 
@@ -427,8 +438,9 @@ def run_without_cryptography(code: str) -> str:
 def test_without_cryptography_an_encrypted_cookie_is_refused_naming_the_extra() -> None:
     value = sealer(now=time.time()).encode({"n": 1})
     code = (
-        "from cookie_session import SessionCodec, CookieRejected\n"
-        f"codec = SessionCodec([{SECRET!r}], max_age=3600)\n"
+        "from cookie_session import SessionConfig, CookieRejected\n"
+        "from cookie_session.cookie import make_codec\n"
+        f"codec = make_codec(SessionConfig(secret_key={SECRET!r}, max_age=3600))\n"
         "for _ in range(2):\n"
         "    try:\n"
         f"        codec.verify({value!r})\n"

@@ -19,21 +19,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cookie_session.codec import decode_json_value, encode_json_value
-from cookie_session.exceptions import CookieRejected, SessionStoreUnavailable, SessionTooLarge
-from cookie_session.middleware import (
-    _RESPONSE_STARTS,
-    _add_cookie_values,
-    _storable,
-)
-from cookie_session.session import Session
+from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
+from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
+from cookie_session.session import Session, storable
 from cookie_session.store import RedisSessionStore, WriteOutcome, is_session_id, user_of_field
-from cookie_session.types import AnyReceive, AnyScope, AnySend, Message, Scope
+from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 if TYPE_CHECKING:
     from cookie_session.codec import VerifiedCookie
-    from cookie_session.middleware import SessionMiddleware
 
-__all__ = ["StoreFlow"]
+__all__ = ["ID_FIELD", "StoreFlow", "StoreOpened"]
 
 logger = logging.getLogger("cookie_session")
 
@@ -41,7 +36,7 @@ ID_FIELD: Final = "sid"
 """The one key of the session a store cookie carries: its ID."""
 
 
-class _Opened:
+class StoreOpened:
     """What :meth:`StoreFlow.open` found for a request, which :meth:`StoreFlow.save` needs."""
 
     __slots__ = ("loaded", "resend", "session", "session_id")
@@ -67,13 +62,15 @@ class StoreFlow:
     ASGI form, which also answers 503 itself when Redis fails.
     """
 
-    __slots__ = ("_max_bytes", "_middleware", "_user_key", "store")
+    __slots__ = ("_max_bytes", "_user_key", "app", "cookie", "store")
 
-    def __init__(self, middleware: SessionMiddleware) -> None:
-        self._middleware = middleware
-        self.store = RedisSessionStore.from_config(middleware.config)
-        self._user_key = middleware.config.user_key
-        self._max_bytes = middleware.config.store_max_bytes
+    def __init__(self, app: ASGIApp, cookie: SessionCookie) -> None:
+        self.app = app
+        self.cookie = cookie
+        config = cookie.config
+        self.store = RedisSessionStore.from_config(config)
+        self._user_key = config.user_key
+        self._max_bytes = config.store_max_bytes
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
         try:
@@ -90,7 +87,7 @@ class StoreFlow:
         async def send_with_cookie(message: Message) -> None:
             if state["refused"]:
                 return  # a 503 went out instead of the application's response
-            if message["type"] in _RESPONSE_STARTS:
+            if message["type"] in RESPONSE_STARTS:
                 current = scope.get("session")
                 if current is not session or session.accessed or opened.resend:
                     try:
@@ -103,7 +100,7 @@ class StoreFlow:
             await send(message)
 
         try:
-            await self._middleware.app(scope, receive, send_with_cookie)
+            await self.app(scope, receive, send_with_cookie)
         except SessionStoreUnavailable:
             # The application's own call to the store failed (revocation, listing): answered
             # like a failed load, unless a response is already on its way.
@@ -115,75 +112,55 @@ class StoreFlow:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def open(self, scope: Scope) -> _Opened:
+    async def open(self, scope: Scope, session_class: type[Session] = Session) -> StoreOpened:
         """The request's session, loaded from the store: that of the first of its session
         cookies (at most MAX_CANDIDATES) whose signed ID Redis still knows, or an empty one.
 
         So a dead cookie sent first (one planted for this site by a sibling subdomain, say)
         does not hide the live one after it. Raises SessionStoreUnavailable."""
-        for session_id, verified in self._read_cookies(scope):
+        for session_id, verified in self._session_ids(scope):
             fields = await self._load(session_id)
             if fields is not None:  # else expired or revoked: try the next
-                session = Session(self._decode(fields))
+                session = session_class(self._decode(fields))
                 session.session_id = session_id
-                return _Opened(session, session_id, fields, self._must_resend(verified))
-        return _Opened(Session(), None, {}, False)
+                return StoreOpened(session, session_id, fields, self.cookie.must_resend(verified))
+        return StoreOpened(session_class(), None, {}, False)
 
-    def _read_cookies(self, scope: Scope) -> list[tuple[str, VerifiedCookie]]:
-        """The session IDs of the request's first few session cookies that verify and carry an
-        ID, with their cookies, in order; any other candidate is refused and counted."""
-        middleware = self._middleware
-        candidates: list[bytes] = []
-        for name, value in scope["headers"]:
-            if name == b"cookie" and _add_cookie_values(value, middleware._cookie_name, candidates):
-                break
-        counters = middleware._counters
-        reasons: list[str] = []
+    def _session_ids(self, scope: Scope) -> list[tuple[str, VerifiedCookie]]:
+        """The session IDs of the request's first few session cookies that verify, with their
+        cookies, in order; a validly signed cookie that carries no ID is refused."""
         found: list[tuple[str, VerifiedCookie]] = []
-        for candidate in candidates:
-            try:
-                verified = middleware.codec.verify(candidate)
-            except CookieRejected as rejection:
-                counters.rejected(rejection.kind)
-                reasons.append(rejection.reason)
-                continue
+        for verified in self.cookie.all_verified(scope):
             session_id = verified.data.get(ID_FIELD) if len(verified.data) == 1 else None
             if is_session_id(session_id):
                 assert isinstance(session_id, str)
-                if not found:  # a request is counted once, by its first verified cookie
-                    counters.accepted(verified.key_index)
                 found.append((session_id, verified))
                 continue
             # Validly signed, but a session kept in the cookie (from before the store was set
             # up): its data is not taken over, as revoking its user could not reach it.
-            counters.rejected("malformed")
-            reasons.append("a signed cookie that carries no session ID")
-        if reasons and logger.isEnabledFor(logging.DEBUG):
-            logger.debug("session cookie rejected: %s", "; ".join(reasons))
+            self.cookie.counters.rejected("malformed")
+            logger.debug("session cookie rejected: a signed cookie that carries no session ID")
         return found
-
-    def _must_resend(self, cookie: VerifiedCookie) -> bool:
-        return self._middleware._must_resend(cookie)
 
     async def _load(self, session_id: str) -> dict[str, str] | None:
         try:
             return await self.store.load(session_id)
         except SessionStoreUnavailable:
-            self._middleware._counters.store_errors += 1
+            self.cookie.counters.store_errors += 1
             raise
 
     def _decode(self, loaded: Mapping[str, str]) -> dict[str, Any]:
         try:
             return {key: decode_json_value(value) for key, value in loaded.items()}
         except (ValueError, RecursionError):
-            self._middleware._counters.store_errors += 1
+            self.cookie.counters.store_errors += 1
             failure = "a stored session value is not JSON"
             logger.error("session store unavailable: load failed: %s", failure)
             raise SessionStoreUnavailable("load", failure) from None
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def save(self, message: Message, current: object, opened: _Opened) -> None:
+    async def save(self, message: Message, current: object, opened: StoreOpened) -> None:
         """Save what the application left in ``scope["session"]`` (``current``) and add the
         headers it needs to the response start ``message``, as
         :meth:`SessionMiddleware.add_cookie_headers` does for cookie sessions.
@@ -191,7 +168,7 @@ class StoreFlow:
         Raises SessionStoreUnavailable (nothing is then reported saved), SessionTooLarge
         (over ``store_max_bytes``: nothing is sent to Redis) or TypeError (a value JSON cannot
         hold)."""
-        middleware = self._middleware
+        cookie = self.cookie
         session = opened.session
         replaced = current is not session
         resend = opened.resend
@@ -201,21 +178,21 @@ class StoreFlow:
             resend = resend or current.resend
             regenerated = current.regenerated
         if replaced or not isinstance(current, Session):
-            middleware._add_vary(message)
+            cookie.add_vary(message)
         else:
             if current.accessed:
-                middleware._add_vary(message)
+                cookie.add_vary(message)
             if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
-        fields = _fields(_storable(current))
+        fields = _fields(storable(current))
         size = sum(len(key.encode()) + len(value) for key, value in fields.items())
         if size > self._max_bytes:
-            middleware._counters.too_large_errors += 1
+            cookie.counters.too_large_errors += 1
             raise SessionTooLarge(size, self._max_bytes, stored=True)
         try:
             saved_id = await self._write(message, fields, opened, resend, regenerated)
         except SessionStoreUnavailable:
-            middleware._counters.store_errors += 1
+            cookie.counters.store_errors += 1
             raise
         if isinstance(current, Session):
             current.session_id = saved_id
@@ -225,7 +202,7 @@ class StoreFlow:
         self,
         message: Message,
         fields: dict[str, str],
-        opened: _Opened,
+        opened: StoreOpened,
         resend: bool,
         regenerated: bool,
     ) -> str | None:
@@ -272,17 +249,10 @@ class StoreFlow:
         return session_id
 
     def _set_cookie(self, message: Message, session_id: str) -> None:
-        middleware = self._middleware
-        codec = middleware.codec
-        value = codec.sign(codec.serialise({ID_FIELD: session_id}))
-        header = middleware._set_cookie_prefix + value + middleware._cookie_suffix
-        middleware._counters.cookies_set += 1
-        middleware._append_cookie(message, header.encode("latin-1"))
+        self.cookie.set(message, self.cookie.codec.serialise({ID_FIELD: session_id}))
 
     def _delete_cookie(self, message: Message) -> None:
-        middleware = self._middleware
-        middleware._counters.cookies_deleted += 1
-        middleware._append_cookie(message, middleware._deletion)
+        self.cookie.delete(message)
 
 
 UNAVAILABLE_BODY: Final = b"The session store is unavailable; try again in a moment.\n"

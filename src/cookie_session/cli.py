@@ -30,6 +30,7 @@ from cookie_session._durations import duration, seconds_and_duration
 from cookie_session._store_flow import ID_FIELD
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
+from cookie_session.cookie import sealed_opener
 from cookie_session.exceptions import (
     CookieExpired,
     CookieRejected,
@@ -380,12 +381,12 @@ def _decode(args: argparse.Namespace) -> int:
     name = config.session_cookie
     try:
         try:
-            cookie = SessionCodec(keys, max_age=config.max_age, cookie_name=name).verify(value)
+            cookie = _codec(keys, config.max_age, name).verify(value)
         except CookieExpired as error:
             # The exception does not say which key signed the cookie: verifying again without
             # the age limit does, and decodes the data as well.
             expired = error
-            cookie = SessionCodec(keys, max_age=None, cookie_name=name).verify(value)
+            cookie = _codec(keys, None, name).verify(value)
     except CookieRejected as rejection:
         result: dict[str, Any] = {
             "status": "rejected",
@@ -705,3 +706,9 @@ def _json_escape(character: str) -> str:
         code -= 0x10000
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
     return f"\\u{code:04x}"
+
+
+def _codec(keys: list[str], max_age: int | None, cookie_name: str) -> SessionCodec:
+    """A signed codec that opens encrypted cookies too, whatever ``encrypt`` says."""
+    opener = sealed_opener(keys, max_age=max_age, cookie_name=cookie_name)
+    return SessionCodec(keys, max_age=max_age, open_sealed=opener)

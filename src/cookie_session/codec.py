@@ -30,7 +30,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, NoReturn
+from typing import Any, ClassVar, Final, NamedTuple, NoReturn, Protocol
 
 import msgspec
 from itsdangerous import TimestampSigner
@@ -45,8 +45,12 @@ from cookie_session.exceptions import (
     CookieTooLarge,
 )
 
-if TYPE_CHECKING:
-    from cookie_session.sealed import SealedCodec
+
+class CookieVerifier(Protocol):
+    """What a codec of another format offers this one: verifying its cookies."""
+
+    def verify(self, value: bytes) -> VerifiedCookie: ...
+
 
 __all__ = [
     "CLOCK_SKEW_SECONDS",
@@ -157,16 +161,16 @@ class SessionCodec:
     many visitors sees mostly cookies it has not decoded yet, and msgspec reads a 2 KB session
     in about the time a cached copy took to restore; docs/performance.md has the figures).
 
-    It also opens encrypted cookies (:class:`~cookie_session.sealed.SealedCodec`'s, for the
-    cookie called ``cookie_name``) when ``cryptography`` is installed, with ``other_format`` set:
-    they are sent again signed.
+    Given ``open_sealed`` (as :func:`cookie_session.cookie.make_codec` gives it), it also opens
+    encrypted cookies with the codec that function returns on the first one, with
+    ``other_format`` set: they are sent again signed. Without it, an encrypted cookie is
+    refused (this module knows nothing of the encrypted format but its mark).
     """
 
     __slots__ = (
         "_clock",
-        "_cookie_name",
+        "_open_sealed",
         "_sealed",
-        "_secret_keys",
         "_signers",
         "_timestamp",
         "max_age",
@@ -186,15 +190,14 @@ class SessionCodec:
         secret_keys: Sequence[str],
         *,
         max_age: int | None,
-        cookie_name: str = "session",
         clock: Callable[[], float] = time.time,
+        open_sealed: Callable[[SessionCodec], CookieVerifier] | None = None,
     ) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is required")
         self._signers = tuple(_Signer(secret) for secret in secret_keys)
-        self._secret_keys = tuple(secret_keys)
-        self._cookie_name = cookie_name
-        self._sealed: SealedCodec | None = None  # made on the first encrypted cookie
+        self._open_sealed = open_sealed
+        self._sealed: CookieVerifier | None = None  # made on the first encrypted cookie
         self.max_age = max_age
         self._clock = clock
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
@@ -289,23 +292,19 @@ class SessionCodec:
         """Seconds since ``signed_at`` by this codec's clock."""
         return int(self._clock()) - signed_at
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Where this codec reads the time (a codec of the other format it opens shares it)."""
+        return self._clock
+
     def _verify_sealed(self, value: bytes) -> VerifiedCookie:
         """An encrypted cookie, opened with the same keys: valid, but to be sent again signed."""
         if self._sealed is None:
-            from cookie_session.sealed import SealedCodec  # sealed builds on this module
-
-            try:
-                self._sealed = SealedCodec(
-                    self._secret_keys,
-                    max_age=self.max_age,
-                    cookie_name=self._cookie_name,
-                    clock=self._clock,
-                )
-            except ImportError:
+            if self._open_sealed is None:
                 raise CookieDecryptionFailed(
-                    "encrypted cookie, and the 'cryptography' package is not installed "
-                    "(pip install 'cookie-session[encryption]')"
-                ) from None
+                    "encrypted cookie, and this codec opens signed cookies only"
+                )
+            self._sealed = self._open_sealed(self)
         return self._sealed.verify(value)._replace(other_format=True)
 
     def _refuse_age(self, age: int, signed_at: int, payload: bytes) -> NoReturn:

@@ -55,9 +55,8 @@ from cookie_session.exceptions import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from cookie_session.config import SessionConfig
 
-__all__ = ["SEALED_PREFIX", "SealedCodec", "derive_encryption_key", "make_codec"]
+__all__ = ["SEALED_PREFIX", "SealedCodec", "derive_encryption_key"]
 
 SEALED_PREFIX: Final = SEALED_MARK + b"1."
 """How every cookie of this format, version 1, starts."""
@@ -114,19 +113,6 @@ def derive_encryption_key(secret: str) -> bytes:
     )
 
 
-def make_codec(config: SessionConfig) -> SessionCodec | SealedCodec:
-    """The codec of the cookie format ``config`` asks for: sealed when ``encrypt`` is set."""
-    keys = [key.get_secret_value() for key in (config.secret_key, *config.secret_key_fallbacks)]
-    if config.encrypt:
-        return SealedCodec(
-            keys,
-            max_age=config.max_age,
-            cookie_name=config.session_cookie,
-            accept_signed=config.accept_signed,
-        )
-    return SessionCodec(keys, max_age=config.max_age, cookie_name=config.session_cookie)
-
-
 class SealedCodec:
     """Encrypts sessions into cookie values and opens cookie values back into sessions.
 
@@ -168,9 +154,7 @@ class SealedCodec:
     ) -> None:
         aes_gcm, self._invalid_tag = _aes_gcm()
         self._accept_signed = accept_signed
-        self._signed = SessionCodec(
-            secret_keys, max_age=max_age, cookie_name=cookie_name, clock=clock
-        )
+        self._signed = SessionCodec(secret_keys, max_age=max_age, clock=clock)
         self._ciphers = tuple(aes_gcm(derive_encryption_key(secret)) for secret in secret_keys)
         self._associated_data = SEALED_PREFIX + cookie_name.encode("ascii")
         self.max_age = max_age

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from _collections_abc import dict_items, dict_keys, dict_values
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import is_dataclass
 from typing import Any, Protocol
+
+from pydantic import BaseModel, TypeAdapter
 
 from cookie_session.exceptions import SessionNotInstalled
 from cookie_session.types import Scope
 
-__all__ = ["HasScope", "Session", "get_session"]
+__all__ = ["HasScope", "Session", "get_session", "storable"]
 
 # Values a caller cannot change in place: handing one out cannot change the session.
 _IMMUTABLE_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
@@ -224,3 +228,32 @@ def get_session(connection: HasScope | Scope) -> Session:
         )
     session.mark_accessed()
     return session
+
+
+def storable(session: object) -> Mapping[str, Any]:
+    """What an application left in ``scope["session"]``, as the mapping that will be stored.
+
+    A mapping is kept as it is; ``None`` and Litestar's ``Empty`` (``request.clear_session()``)
+    are an empty session; a pydantic model or a dataclass (Litestar's ``set_session(model)``)
+    becomes its JSON form. Anything else is an error: it is never dropped in silence.
+    """
+    if isinstance(session, Mapping):
+        return session
+    if session is None or _is_litestar_empty(session):
+        return {}
+    if isinstance(session, BaseModel):
+        return session.model_dump(mode="json")
+    if is_dataclass(session) and not isinstance(session, type):
+        dumped = TypeAdapter(type(session)).dump_python(session, mode="json")
+        if isinstance(dumped, dict):
+            return dumped
+    raise TypeError(
+        f"scope['session'] holds a {type(session).__qualname__}, which cannot be stored in the "
+        "session cookie: put a mapping, a pydantic model, a dataclass or None there"
+    )
+
+
+def _is_litestar_empty(value: object) -> bool:
+    """Litestar's ``Empty`` sentinel, recognised without importing Litestar."""
+    empty_module = sys.modules.get("litestar.types.empty")
+    return empty_module is not None and value is getattr(empty_module, "Empty", None)

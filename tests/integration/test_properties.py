@@ -244,6 +244,11 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
     "refresh_after": st.one_of(
         st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
     ),
+    "accept_signed": st.sampled_from(["true", "1", "yes", "on"]),  # false needs encrypt
+    "anonymous_max_age": st.one_of(
+        st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
+    ),
+    "store_max_bytes": st.integers(-10, 600_000_000).map(str),
 }
 assert set(_plausible) == set(VARIABLES), "every variable needs a plausible value"
 environments = st.fixed_dictionaries(

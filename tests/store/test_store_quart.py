@@ -1,0 +1,158 @@
+"""cookie_session.quart honours store_url: the session lives in Redis behind a signed ID, with the
+middleware's rules (a new ID at login, revocation, per-key writes, 503 when Redis fails).
+
+Driven through Quart's own test client against the shared real redis-server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from quart import Quart, request, session
+from quart.typing import ResponseReturnValue
+
+from conftest import SECRET
+from cookie_session import RedisSessionStore, SessionConfig
+from cookie_session.quart import use_cookie_session
+from redis_server import RedisServer, running_redis_server
+
+from .conftest import cookie_data, session_key, stored
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # Quart runs on asyncio only
+
+
+def quart_store_app(url: str) -> Quart:
+    """Routes over ``quart.session``: ``/show``, ``/set`` (POST JSON), ``/login?user=U``."""
+    app = Quart(__name__)
+    use_cookie_session(app, secret_key=SECRET, store_url=url, user_key="user")
+
+    @app.route("/show")
+    async def show() -> ResponseReturnValue:
+        return {"data": dict(session), "session_id": session.session_id}  # type: ignore[attr-defined]  # our QuartSession
+
+    @app.route("/set", methods=["POST"])
+    async def set_keys() -> ResponseReturnValue:
+        session.update(await request.get_json())
+        return {"ok": True}
+
+    @app.route("/login")
+    async def login() -> ResponseReturnValue:
+        session["user"] = request.args["user"]
+        return {"ok": True}
+
+    return app
+
+
+def id_of(set_cookie: str) -> str:
+    value = set_cookie.split(";", 1)[0].partition("=")[2]
+    session_id: str = cookie_data(value)["sid"]
+    return session_id
+
+
+@pytest.mark.anyio
+async def test_quart_session_is_kept_in_redis_behind_a_signed_id(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = quart_store_app(store_url).test_client()
+
+    written = await client.post("/set", json={"cart": [1, 2], "note": "x" * 5000})
+    shown = await client.get("/show")
+
+    [header] = written.headers.getlist("Set-Cookie")
+    session_id = id_of(header)
+    assert len(header) < 200  # an ID, not 5 KB of data
+    assert stored(redis_client, session_id) == {"cart": [1, 2], "note": "x" * 5000}
+    data: dict[str, Any] = await shown.get_json()
+    assert data == {"data": {"cart": [1, 2], "note": "x" * 5000}, "session_id": session_id}
+
+
+@pytest.mark.anyio
+async def test_quart_login_moves_to_a_new_id_and_revoke_user_logs_out(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = quart_store_app(store_url)
+    client = app.test_client()
+    visitor = await client.post("/set", json={"cart": [1]})
+    before = id_of(visitor.headers["Set-Cookie"])
+
+    logged_in = await client.get("/login", query_string={"user": "alice"})
+
+    after = id_of(logged_in.headers["Set-Cookie"])
+    assert after != before
+    assert redis_client.exists(session_key(before)) == 0
+    store = RedisSessionStore.from_config(
+        SessionConfig(secret_key=SECRET, store_url=store_url, user_key="user")
+    )
+    try:
+        assert await store.user_sessions("alice") == [after]
+        assert await store.revoke_user("alice") == 1
+    finally:
+        await store.aclose()
+    assert (await (await client.get("/show")).get_json())["data"] == {}
+
+
+@pytest.mark.anyio
+async def test_quart_writes_only_the_keys_that_changed(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = quart_store_app(store_url).test_client()
+    response = await client.post("/set", json={"a": 1, "b": 2})
+    session_id = id_of(response.headers["Set-Cookie"])
+    redis_client.hset(session_key(session_id), "b", "20")  # another request's change
+
+    await client.post("/set", json={"a": 10})
+
+    assert stored(redis_client, session_id) == {"a": 10, "b": 20}
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with running_redis_server(tmp_path) as server:
+        yield server
+
+
+@pytest.mark.anyio
+async def test_quart_with_redis_down_answers_503_and_never_runs_the_view_with_an_empty_session(
+    private_redis: RedisServer,
+) -> None:
+    app = quart_store_app(private_redis.url)
+    client = app.test_client()
+    await client.post("/set", json={"cart": [1]})
+    private_redis.stop()
+
+    shown = await client.get("/show")
+
+    assert shown.status_code == 503
+    assert shown.headers["Retry-After"] == "1"
+    assert "Set-Cookie" not in shown.headers
+    assert "session store is unavailable" in await shown.get_data(as_text=True)
+
+
+@pytest.mark.anyio
+async def test_quart_response_whose_session_cannot_be_saved_becomes_a_503(
+    private_redis: RedisServer,
+) -> None:
+    app = quart_store_app(private_redis.url)
+
+    @app.route("/stop-then-write")
+    async def stop_then_write() -> ResponseReturnValue:
+        session.get("cart")
+        private_redis.stop()  # after the load, before the save
+        session["cart"] = [2]
+        return {"saved": True}
+
+    client = app.test_client()
+    await client.post("/set", json={"cart": [1]})
+
+    response = await client.get("/stop-then-write")
+
+    assert response.status_code == 503
+    assert "Set-Cookie" not in response.headers
+    assert "saved" not in await response.get_data(as_text=True)
