@@ -13,25 +13,18 @@ import ipaddress
 import json
 import os
 import re
-import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Annotated,
     Any,
     Final,
-    Generic,
     Literal,
     Self,
     TypedDict,
-    TypeVar,
     Unpack,
 )
-from urllib.parse import parse_qsl, urlsplit
 
-from dotenv import dotenv_values
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -48,14 +41,13 @@ if TYPE_CHECKING:
 
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from cookie_session._near_miss import warn_near_misses
+from cookie_session._environment import ConfigSource, LoadedConfig, Unreadable, load
+from cookie_session._store_url import check_store_url
 
 __all__ = [
     "MAX_AGE_LIMIT",
@@ -106,8 +98,6 @@ class SessionFields(TypedDict, total=False):
     store_max_bytes: int
 
 
-ConfigSource = Literal["argument", "environment", "env file", "secrets dir", "default"]
-
 # RFC 9110 "tchar": what a cookie name may be made of (RFC 6265 says a token).
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 6265 path-value: printable ASCII except ";" (and no spaces, which browsers trim oddly).
@@ -117,16 +107,6 @@ _NONE_WORDS = frozenset({"", "none", "null"})
 
 # Environment variable names, without the prefix, where they differ from the field name.
 _ENV_SUFFIXES: Final[Mapping[str, str]] = {"session_cookie": "COOKIE"}
-
-
-class _Unreadable:
-    """Stands in for a secret input that could not be used, so errors never echo the value."""
-
-    def __init__(self, description: str) -> None:
-        self.description = description
-
-    def __repr__(self) -> str:
-        return f"<{self.description}>"
 
 
 def _check_secret(secret: SecretStr) -> SecretStr:
@@ -156,11 +136,11 @@ def _check_secret(secret: SecretStr) -> SecretStr:
 
 
 def _hide_secret(value: object) -> object:
-    if isinstance(value, SecretStr | _Unreadable):
+    if isinstance(value, SecretStr | Unreadable):
         return value
     if isinstance(value, str):
         return SecretStr(value)
-    return _Unreadable(f"a value of type {type(value).__name__}")
+    return Unreadable(f"a value of type {type(value).__name__}")
 
 
 def _hide_secrets(value: object) -> object:
@@ -170,15 +150,15 @@ def _hide_secrets(value: object) -> object:
         try:
             value = json.loads(value) if value.strip() else []
         except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
-            return _Unreadable("invalid JSON")
+            return Unreadable("invalid JSON")
     if isinstance(value, list | tuple):
         return tuple(_hide_secret(item) for item in value)
-    return _Unreadable(f"a value of type {type(value).__name__}")
+    return Unreadable(f"a value of type {type(value).__name__}")
 
 
 def _refuse_unreadable(expected: str) -> BeforeValidator:
     def refuse(value: object) -> object:
-        if isinstance(value, _Unreadable):
+        if isinstance(value, Unreadable):
             raise PydanticCustomError(
                 "secret_type", "must be {expected}, got {got}", {"expected": expected, "got": value}
             )
@@ -304,79 +284,10 @@ def _is_public_suffix(host: str) -> bool:
     return bool(_public_suffixes().is_public(host))
 
 
-_STORE_SCHEMES: Final = frozenset({"redis", "rediss", "unix"})
-_DATABASE_PATH = re.compile(r"/?[0-9]*")  # nothing, "/" or a database number such as "/0"
-# redis-py options the store depends on (bytes replies, its own retry policy): not for the URL.
-_STORE_OWN_OPTIONS: Final = frozenset(
-    {"connection_class", "decode_responses", "encoding", "encoding_errors", "parser_class", "retry"}
-)
-
-
 def _blank_to_none(value: object) -> object:
     if isinstance(value, SecretStr) and not value.get_secret_value().strip():
         return None
     return value
-
-
-def _store_url_problem(message: str) -> PydanticCustomError:
-    return PydanticCustomError("store_url", message)
-
-
-def _check_store_url(url: SecretStr | None) -> SecretStr | None:
-    """A Redis URL that redis-py can connect with.
-
-    No message quotes any part of the URL: its password may be anywhere in it (before the host,
-    or as a ``password=`` option), and a typo can move it elsewhere.
-    """
-    if url is None:
-        return None
-    text = url.get_secret_value()
-    if not text.isprintable() or any(character.isspace() for character in text):
-        raise _store_url_problem("must not contain spaces or control characters")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018  # raises ValueError unless it is a number from 0 to 65535
-    except ValueError:
-        raise _store_url_problem("is not a valid URL: check its host and port") from None
-    if parts.scheme not in _STORE_SCHEMES:
-        raise _store_url_problem(
-            "must start with redis:// (TCP), rediss:// (TCP with TLS) or unix:// (a Unix socket)"
-        )
-    if parts.scheme == "unix":
-        if not parts.path:
-            raise _store_url_problem(
-                "a unix:// URL needs the socket's path, such as unix:///run/redis/redis.sock"
-            )
-    elif not _DATABASE_PATH.fullmatch(parts.path):
-        raise _store_url_problem("its path must be a database number such as /0, or nothing")
-    own_options = sorted(_STORE_OWN_OPTIONS.intersection(dict(parse_qsl(parts.query))))
-    if own_options:
-        raise PydanticCustomError(
-            "store_url",
-            "its query string sets {option}, which the store chooses itself",
-            {"option": own_options[0]},
-        )
-    _check_redis_options(text)
-    return url
-
-
-def _check_redis_options(url: str) -> None:
-    """That redis-py is installed, and accepts every option in the URL's query string."""
-    try:
-        from redis.asyncio import ConnectionPool
-    except ImportError:
-        raise PydanticCustomError(
-            "store_unavailable",
-            "store_url needs redis-py, which is not installed: pip install 'cookie-session[redis]'",
-        ) from None
-    try:
-        pool = ConnectionPool.from_url(url)
-        # Building a connection opens nothing; it is where redis-py checks the options.
-        pool.connection_class(**pool.connection_kwargs)
-    except Exception:  # whatever redis-py raises: its messages may quote the option's value
-        raise _store_url_problem(
-            "has an option in its query string that redis-py does not know or cannot read"
-        ) from None
 
 
 def _check_store_prefix(prefix: str) -> str:
@@ -464,7 +375,7 @@ class SessionConfig(BaseSettings):
     )
     store_url: Annotated[
         SecretStr | None,
-        AfterValidator(_check_store_url),
+        AfterValidator(check_store_url),
         BeforeValidator(_blank_to_none),
         _refuse_unreadable("a string"),
     ] = Field(
@@ -537,7 +448,7 @@ class SessionConfig(BaseSettings):
                 name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)
             }
             if not attributes:
-                return _Unreadable(f"a value of type {type(data).__name__}")
+                return Unreadable(f"a value of type {type(data).__name__}")
             data = attributes
         if isinstance(data, Mapping):
             data = dict(data)
@@ -786,66 +697,14 @@ class SessionConfig(BaseSettings):
         **overrides: Unpack[SessionFields],
     ) -> LoadedConfig[Self]:
         """Like :meth:`from_env`, and also tell where each setting came from."""
-        given: Mapping[str, object] = overrides
-        unknown = sorted(set(given) - set(cls.model_fields))
-        if unknown:
-            raise TypeError(f"unknown SessionConfig setting(s): {', '.join(unknown)}")
-        layers: list[tuple[ConfigSource, Mapping[str, object]]] = [
-            ("environment", EnvSettingsSource(cls, case_sensitive=False).env_vars),
-        ]
-        raw_layers: list[tuple[ConfigSource, Mapping[str, str | None]]] = [
-            ("environment", os.environ)
-        ]
-        if env_file is not None:
-            try:
-                dotenv = DotEnvSettingsSource(cls, env_file=Path(env_file), case_sensitive=False)
-            except (UnicodeDecodeError, OSError) as error:
-                raise _unreadable_env_file(cls, env_file, error) from None
-            layers.append(("env file", dotenv.env_vars))
-            if Path(env_file).is_file():
-                raw_layers.append(("env file", dotenv_values(env_file, encoding="utf-8")))
-        variables_of_fields = {
-            cls.env_variable(field, env_prefix).lower(): field for field in cls.model_fields
-        }
-        conflicts = [
-            conflict
-            for source, raw in raw_layers
-            for conflict in _spelling_conflicts(source, raw, variables_of_fields)
-        ]
-        # Before validating, so the hint comes also when the setting it was meant for is then
-        # missing (SESSION_SECRETKEY set, SESSION_SECRET_KEY required).
-        warn_near_misses(
-            raw_layers,
-            [cls.env_variable(field, env_prefix) for field in cls.model_fields],
-            env_prefix,
+        return load(
+            cls,
+            env_file,
+            env_prefix=env_prefix,
+            secrets_dir=secrets_dir,
+            overrides=overrides,
+            env_variable=cls.env_variable,
         )
-        if secrets_dir is not None:
-            names = {cls.env_variable(field, env_prefix) for field in cls.model_fields}
-            layers.append(("secrets dir", _read_secrets_dir(Path(secrets_dir), names)))
-
-        values: dict[str, Any] = {}
-        sources: dict[str, ConfigSource] = {}
-        for field in cls.model_fields:
-            if field in given:
-                values[field], sources[field] = given[field], "argument"
-                continue
-            variable = cls.env_variable(field, env_prefix).lower()
-            for source, variables in layers:
-                if variable in variables:
-                    values[field], sources[field] = variables[variable], source
-                    break
-            else:
-                sources[field] = "default"
-        try:
-            config = cls.model_validate(values)
-        except ValidationError as error:
-            raise _name_variables(error, cls, env_prefix, sources, conflicts) from None
-        if conflicts:
-            raise ValidationError.from_exception_data(cls.__name__, conflicts, hide_input=True)
-        return LoadedConfig(config=config, sources=sources, env_prefix=env_prefix)
-
-
-ConfigT = TypeVar("ConfigT", bound=SessionConfig)
 
 
 def _rule_errors(problems: list[tuple[tuple[str, ...], str]]) -> list[InitErrorDetails]:
@@ -857,129 +716,3 @@ def _rule_errors(problems: list[tuple[tuple[str, ...], str]]) -> list[InitErrorD
         )
         for fields, message in problems
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedConfig(Generic[ConfigT]):
-    """A configuration read by :meth:`SessionConfig.load`, with the origin of every setting."""
-
-    config: ConfigT
-    sources: Mapping[str, ConfigSource]
-    env_prefix: str
-
-
-def _read_secrets_dir(directory: Path, names: set[str]) -> dict[str, object]:
-    """Files named like the variables (any letter case), as Docker and Kubernetes mount them.
-
-    Other files are not read: the directory often holds other services' (binary) secrets.
-    """
-    if not directory.is_dir():
-        warnings.warn(f'secrets directory "{directory}" does not exist', stacklevel=4)
-        return {}
-    wanted = {name.lower() for name in names}
-    return {
-        entry.name.lower(): _read_secret_file(entry)
-        for entry in directory.iterdir()
-        if entry.name.lower() in wanted and entry.is_file()
-    }
-
-
-def _read_secret_file(path: Path) -> object:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except UnicodeDecodeError:
-        # The decoding error would quote a byte of the file: say no more than this.
-        return _Unreadable("a file that is not UTF-8 text")
-    except OSError as error:
-        return _Unreadable(f"a file that cannot be read ({error.strerror})")
-
-
-def _unreadable_env_file(
-    config_cls: type[SessionConfig], env_file: str | os.PathLike[str], error: Exception
-) -> ValidationError:
-    problem = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "cannot be read"
-    return ValidationError.from_exception_data(
-        config_cls.__name__,
-        [
-            InitErrorDetails(
-                type=PydanticCustomError(
-                    "env_file",
-                    "env file {path} {problem}",
-                    {"path": str(env_file), "problem": problem},
-                ),
-                loc=(),
-                input=None,
-            )
-        ],
-    )
-
-
-def _spelling_conflicts(
-    source: ConfigSource,
-    variables: Mapping[str, str | None],
-    variables_of_fields: Mapping[str, str],
-) -> list[InitErrorDetails]:
-    """One error per setting whose variable is set more than once in ``variables``, in
-    different letter cases (``SESSION_SECRET_KEY`` and ``session_secret_key``), to different
-    values: which one wins would otherwise depend on the order the variables are listed in."""
-    spellings: dict[str, dict[str, str | None]] = {}
-    for name, value in variables.items():
-        if name.lower() in variables_of_fields:
-            spellings.setdefault(name.lower(), {})[name] = value
-    return [
-        InitErrorDetails(
-            type=PydanticCustomError(
-                "variable_conflict",
-                "{names} are set in the {source} with different values: keep one",
-                {"names": " and ".join(sorted(found)), "source": source},
-            ),
-            loc=(variables_of_fields[variable],),
-            input=None,
-        )
-        for variable, found in spellings.items()
-        if len(set(found.values())) > 1
-    ]
-
-
-def _name_variables(
-    error: ValidationError,
-    config_cls: type[SessionConfig],
-    env_prefix: str,
-    sources: Mapping[str, ConfigSource],
-    conflicts: list[InitErrorDetails],
-) -> ValidationError:
-    """Rewrite errors so each says which variable (or argument) held the wrong value."""
-
-    def origin(field: str) -> str:
-        source = sources.get(field, "default")
-        if source == "argument":
-            return f"argument {field}"
-        if source == "default":
-            return f"{config_cls.env_variable(field, env_prefix)} (not set)"
-        return f"{config_cls.env_variable(field, env_prefix)} (from the {source})"
-
-    details: list[InitErrorDetails] = []
-    for item in error.errors(include_url=False):
-        loc = item["loc"]
-        if loc and isinstance(loc[0], str):
-            where = origin(loc[0])
-        else:
-            fields = str(item.get("ctx", {}).get("fields", "")).split(", ")
-            where = ", ".join(origin(field) for field in fields if field)
-        details.append(
-            InitErrorDetails(
-                type=PydanticCustomError(
-                    item["type"],
-                    "{where}: {message}",
-                    {
-                        "where": where,
-                        "message": item["msg"],
-                    },
-                ),
-                loc=loc,
-                input=None,
-            )
-        )
-    return ValidationError.from_exception_data(
-        config_cls.__name__, details + conflicts, hide_input=True
-    )

@@ -136,7 +136,15 @@ class SessionCookie:
 
         Any other candidate is refused, counted and logged at DEBUG with its reason.
         """
-        candidates = self.candidates(scope)
+        # candidates(), inline: this runs on every request, most of which bring no cookie.
+        cookie_name = self.name
+        candidates: list[bytes] | None = None
+        for name, value in scope["headers"]:
+            if name == b"cookie" and cookie_name in value:
+                if candidates is None:
+                    candidates = []
+                if _add_cookie_values(value, cookie_name, candidates):
+                    break  # MAX_CANDIDATES found: any further ones are ignored unread
         if candidates is None:
             return None
         if len(candidates) == 1:  # the common case, without first_verified()'s loop
