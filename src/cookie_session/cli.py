@@ -4,6 +4,10 @@
 the Redis store answers), ``generate-secret`` makes a key, ``decode`` says what a cookie holds (or
 the session Redis holds for it) or why it is refused, ``revoke`` ends every session of a user,
 and ``demo`` serves the counter example. No command ever prints a configured secret.
+
+Longer than most modules: one module per command would split what they share (loading the
+configuration and reporting its problems the same way, the JSON and text forms, the escaping
+of whatever a cookie holds) across files that would all import each other's helpers.
 """
 
 from __future__ import annotations

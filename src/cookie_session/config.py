@@ -4,6 +4,11 @@ Values come from code (``SessionConfig(secret_key=...)``, which never reads the 
 from the deployment (``SessionConfig.from_env()``: overrides, environment variables, an env file,
 a secrets directory, then defaults). Whatever the source, every problem is reported in one
 :class:`pydantic.ValidationError`, and no secret ever appears in it.
+
+Longer than the other modules on purpose: it is the one place to read every setting and every
+rule (each field's validator, the cross-field rules, and what keeps secrets out of errors).
+Where the values come from is :mod:`cookie_session._environment`'s job, the Redis URL check
+:mod:`cookie_session._store_url`'s.
 """
 
 from __future__ import annotations

@@ -22,7 +22,14 @@ from cookie_session.sealed import SealedCodec
 from cookie_session.stats import Counters
 from cookie_session.types import Message, Scope
 
-__all__ = ["MAX_CANDIDATES", "RESPONSE_STARTS", "SessionCookie", "make_codec"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "RESPONSE_STARTS",
+    "SessionCookie",
+    "attributes",
+    "make_codec",
+    "sealed_opener",
+]
 
 logger = logging.getLogger("cookie_session")
 
@@ -102,7 +109,7 @@ class SessionCookie:
         name = config.session_cookie
         self.name = name.encode("ascii")
         """The cookie's name, as the Cookie header carries it."""
-        self.attributes = _attributes(config)
+        self.attributes = attributes(config)
         """Every attribute a Set-Cookie of this configuration carries, in order."""
         self._set_cookie_prefix = name + "="
         self._suffix = "; " + "; ".join(self.attributes)
@@ -259,7 +266,7 @@ def append_header(message: Message, name: bytes, value: bytes) -> None:
     message["headers"] = headers
 
 
-def _attributes(config: SessionConfig) -> tuple[str, ...]:
+def attributes(config: SessionConfig) -> tuple[str, ...]:
     """The attributes every Set-Cookie of this configuration carries."""
     attributes = [f"Path={config.path}", "HttpOnly", f"SameSite={config.same_site.title()}"]
     if config.max_age is not None:

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from cookie_session._durations import seconds_and_duration
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
+from cookie_session.cookie import attributes as _attributes
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.session import Session, get_session
@@ -142,52 +143,33 @@ def serve(config: SessionConfig, *, host: str, port: int, throwaway_secret: bool
 
 
 def _cookie_attributes(config: SessionConfig) -> list[_CookieAttribute]:
-    """Every attribute the session cookie may carry, and what this configuration makes of it."""
+    """Every attribute the session cookie may carry, and what this configuration makes of it;
+    what is sent is SessionCookie's own list, the one the middleware writes."""
+    sent = {attribute.partition("=")[0]: attribute for attribute in _attributes(config)}
     max_age = config.max_age
     same_site_meaning = {
         "lax": "sent with same-site requests and with links followed from other sites",
         "strict": "sent with same-site requests only, never from another site",
         "none": "sent with cross-site requests too",
     }
-    return [
-        _CookieAttribute(
-            "Max-Age",
-            f"Max-Age={max_age}" if max_age is not None else None,
-            f"the browser keeps the cookie for {seconds_and_duration(max_age)}"
-            if max_age is not None
-            else "left out (max_age is none): the cookie ends when the browser closes",
-        ),
-        _CookieAttribute(
-            "Path", f"Path={config.path}", f"sent with requests to {config.path} and below"
-        ),
-        _CookieAttribute("HttpOnly", "HttpOnly", "always: page scripts cannot read the cookie"),
-        _CookieAttribute(
-            "SameSite",
-            f"SameSite={config.same_site.title()}",
-            same_site_meaning[config.same_site],
-        ),
-        _CookieAttribute(
-            "Secure",
-            "Secure" if config.https_only else None,
-            "sent over HTTPS only"
-            if config.https_only
-            else "left out (https_only is false): the cookie also travels over plain HTTP",
-        ),
-        _CookieAttribute(
-            "Domain",
-            f"Domain={config.domain}" if config.domain is not None else None,
-            f"shared with {config.domain} and its subdomains"
-            if config.domain is not None
-            else "left out: this host only",
-        ),
-        _CookieAttribute(
-            "Partitioned",
-            "Partitioned" if config.partitioned else None,
-            "kept separately for each top-level site (CHIPS)"
-            if config.partitioned
-            else "left out: one cookie for every site that embeds this one",
-        ),
-    ]
+    meanings = {
+        "Max-Age": f"the browser keeps the cookie for {seconds_and_duration(max_age)}"
+        if max_age is not None
+        else "left out (max_age is none): the cookie ends when the browser closes",
+        "Path": f"sent with requests to {config.path} and below",
+        "HttpOnly": "always: page scripts cannot read the cookie",
+        "SameSite": same_site_meaning[config.same_site],
+        "Secure": "sent over HTTPS only"
+        if config.https_only
+        else "left out (https_only is false): the cookie also travels over plain HTTP",
+        "Domain": f"shared with {config.domain} and its subdomains"
+        if config.domain is not None
+        else "left out: this host only",
+        "Partitioned": "kept separately for each top-level site (CHIPS)"
+        if config.partitioned
+        else "left out: one cookie for every site that embeds this one",
+    }
+    return [_CookieAttribute(name, sent.get(name), meaning) for name, meaning in meanings.items()]
 
 
 def _back_to_page() -> Response:
