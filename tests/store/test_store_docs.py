@@ -23,10 +23,15 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", STORE_PAGE.read_text(encoding="utf-8"), re.DOTALL)
 
 
+def python_block_with(text: str) -> str:
+    [block] = [block for block in python_blocks() if text in block]
+    return block
+
+
 def test_set_up_block_builds_a_store_backed_app() -> None:
     namespace: dict[str, Any] = {}
 
-    exec(python_blocks()[0], namespace)  # noqa: S102  # our own documentation
+    exec(python_block_with("add_middleware"), namespace)  # noqa: S102  # our own documentation
 
     assert namespace["app"].user_middleware[0].kwargs["store_url"] == "redis://localhost:6379/0"
 
@@ -44,7 +49,7 @@ async def test_revocation_block_works_as_described(
     laptop, phone = make_client(), make_client()
     laptop_id, phone_id = sign_in(laptop, "42"), sign_in(phone, "42")
     namespace: dict[str, Any] = {}
-    exec(python_blocks()[1], namespace)  # noqa: S102  # our own documentation
+    exec(python_block_with("log_out_everywhere"), namespace)  # noqa: S102  # our own documentation
 
     try:
         assert sorted(await namespace["devices"](42)) == sorted([laptop_id, phone_id])
@@ -85,3 +90,40 @@ def test_costs_table_matches_the_commands_sent(
     client.get("/clear")
     assert counted() == {"hgetall": 1, "del": 1}
     assert redis_client.exists(f"cookie-session:session:{session_id}") == 0
+
+
+def test_login_block_moves_a_planted_session_to_a_new_id(store_url: str) -> None:
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import RedirectResponse, Response
+    from starlette.routing import Route
+
+    from cookie_session import SessionMiddleware
+
+    async def authenticate(request: Request) -> SimpleNamespace:
+        return SimpleNamespace(id=42)
+
+    namespace: dict[str, Any] = {
+        "Request": Request,
+        "Response": Response,
+        "RedirectResponse": RedirectResponse,
+        "authenticate": authenticate,
+    }
+    exec(python_block_with("regenerate()"), namespace)  # noqa: S102  # our own documentation
+
+    async def plant(request: Request) -> Response:
+        request.session["cart"] = [1]
+        return Response("planted")
+
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/plant", plant), Route("/login", namespace["login"])]),
+        secret_key=SECRET,
+        store_url=store_url,
+    )
+    with TestClient(app, follow_redirects=False) as client:
+        planted = id_in(client.get("/plant").cookies["session"])
+        logged_in = id_in(client.get("/login").cookies["session"])
+
+    assert logged_in != planted
