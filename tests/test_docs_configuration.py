@@ -1,15 +1,19 @@
 """docs/configuration.md stays true: its table of settings is SessionConfig's fields, each row with
-the field's type, default and environment variable, and each setting has a section of its own."""
+the field's type, default and environment variable, each setting has a section of its own, and
+what its "Type checking" section says mypy does with and without pydantic's plugin is what mypy
+does."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import types
 import typing
 from pathlib import Path
 
 import pytest
+from mypy import api as mypy_api
 from pydantic_core import PydanticUndefined
 
 from cookie_session import SessionConfig
@@ -169,3 +173,59 @@ def test_types_are_written_as_the_table_writes_them() -> None:
     assert type_text(fields["max_age"].annotation) == "int | None"
     assert type_text(fields["same_site"].annotation) == '"lax" | "strict" | "none"'
     assert type_text(fields["secret_key_fallbacks"].annotation) == "tuple[SecretStr, ...]"
+
+
+# -- "Type checking": what mypy says of the page's example, with and without the plugin --------
+
+TYPE_CHECKING_HEADING = "## Type checking"
+
+
+def type_checking_blocks() -> tuple[str, str, str]:
+    """The section's quoted mypy error, its mypy configuration and its Python example."""
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    section = page.split(f"\n{TYPE_CHECKING_HEADING}\n", 1)[1].split("\n## ", 1)[0]
+    blocks = dict(re.findall(r"^```(\w*)\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL))
+    return blocks[""].strip(), blocks["ini"], blocks["python"]
+
+
+def mypy_errors(source: str, directory: Path, *options: str) -> list[str]:
+    """mypy's error lines for ``source``, with ``options`` and nothing from this repository's
+    configuration, each without the file name and line."""
+    (directory / "example.py").write_text(source, encoding="utf-8")
+    cache = str(directory / ".mypy_cache")
+    report, errors, _ = mypy_api.run(
+        [*options, "--cache-dir", cache, str(directory / "example.py")]
+    )
+    assert "error" not in errors.replace("No [mypy] section", ""), errors
+    return [line.split(": ", 1)[1] for line in report.splitlines() if ": error: " in line]
+
+
+@pytest.fixture
+def outside_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory where mypy finds no configuration of this repository's."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_without_the_plugin_mypy_rejects_a_secret_given_as_text(
+    outside_the_repository: Path,
+) -> None:
+    error, _, example = type_checking_blocks()
+
+    errors = mypy_errors(example, outside_the_repository, "--strict", "--config-file", os.devnull)
+
+    assert errors == [error]
+
+
+def test_with_the_plugin_mypy_accepts_it_and_refuses_a_misspelt_setting(
+    outside_the_repository: Path,
+) -> None:
+    _, configuration, example = type_checking_blocks()
+    (outside_the_repository / "mypy.ini").write_text(configuration, encoding="utf-8")
+    misspelt = example.replace("max_age=3600", 'max_age=3600, samesite="lax"')
+
+    assert mypy_errors(example, outside_the_repository, "--config-file", "mypy.ini") == []
+    assert mypy_errors(misspelt, outside_the_repository, "--config-file", "mypy.ini") == [
+        'error: Unexpected keyword argument "samesite" for "SessionConfig"; '
+        'did you mean "same_site"?  [call-arg]'
+    ]
