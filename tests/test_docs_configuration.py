@@ -229,3 +229,21 @@ def test_with_the_plugin_mypy_accepts_it_and_refuses_a_misspelt_setting(
         'error: Unexpected keyword argument "samesite" for "SessionConfig"; '
         'did you mean "same_site"?  [call-arg]'
     ]
+
+
+def test_every_page_that_builds_a_config_in_code_links_to_type_checking() -> None:
+    pages = [
+        *CONFIGURATION_PAGE.parent.glob("*.md"),
+        CONFIGURATION_PAGE.parent.parent / "README.md",
+    ]
+    building = [
+        page
+        for page in pages
+        if re.search(r"\bSessionConfig\((?!\))", page.read_text(encoding="utf-8"))
+    ]
+    link = re.compile(r"\]\((?:configuration\.md|docs/configuration\.md)?#type-checking\)")
+
+    assert CONFIGURATION_PAGE in building  # the search finds what it looks for
+    assert [
+        page.name for page in building if not link.search(page.read_text(encoding="utf-8"))
+    ] == []
