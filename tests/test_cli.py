@@ -640,7 +640,8 @@ def test_check_never_prints_the_value_of_a_near_miss(monkeypatch: pytest.MonkeyP
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "error: SESSION_SECRET_KEY (not set): Field required",
+        f"error: SESSION_SECRET_KEY (not set, and there is no env file at {Path.cwd()}/.env): "
+        "Field required",
         "warning: SESSION_SECRETKEY (in the environment) is not a setting and is ignored; "
         "did you mean SESSION_SECRET_KEY?",
     ]
@@ -656,7 +657,10 @@ def test_check_json_of_an_invalid_configuration_lists_the_near_miss(
 
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert report["configuration_errors"] == ["SESSION_SECRET_KEY (not set): Field required"]
+    assert report["configuration_errors"] == [
+        f"SESSION_SECRET_KEY (not set, and there is no env file at {Path.cwd()}/.env): "
+        "Field required"
+    ]
     assert [warning.split(" ")[0] for warning in report["warnings"]] == ["SESSION_SECRETKEY"]
     assert_hidden(result, SECRET)
 

@@ -415,7 +415,7 @@ def test_every_broken_cookie_rule_is_reported_in_one_error() -> None:
 def test_cookie_rules_are_reported_alongside_invalid_fields() -> None:
     error = refuse(same_site="none", max_age=0)
 
-    assert [item["loc"] for item in error.errors()] == [("max_age",), ()]
+    assert [item["loc"] for item in error.errors()] == [("max_age",), ("same_site and https_only",)]
     assert "same_site='none' requires https_only=True" in error.errors()[1]["msg"]
 
 
@@ -430,7 +430,24 @@ def test_cookie_rules_are_reported_when_the_secret_is_invalid() -> None:
     with pytest.raises(ValidationError) as caught:
         SessionConfig(secret_key="too short", partitioned=True)
 
-    assert [item["loc"] for item in caught.value.errors()] == [("secret_key",), ()]
+    assert [item["loc"] for item in caught.value.errors()] == [
+        ("secret_key",),
+        ("partitioned and https_only",),
+    ]
+
+
+def test_a_cross_field_rule_is_printed_under_its_own_heading() -> None:
+    error = refuse(same_site="none", max_age=0)
+
+    lines = str(error).splitlines()
+    rule = next(index for index, line in enumerate(lines) if "same_site='none'" in line)
+    assert lines[rule - 1] == "same_site and https_only"
+
+
+def test_a_short_secret_s_message_says_how_to_make_one() -> None:
+    error = refuse(secret_key="too short")
+
+    assert "cookie-session generate-secret" in error.errors()[0]["msg"]
 
 
 @pytest.mark.parametrize(
@@ -1526,3 +1543,25 @@ def test_store_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
     config = SessionConfig.from_env(env_file=None)
 
     assert (config.anonymous_max_age, config.store_max_bytes) == (900, 65536)
+
+
+def test_a_missing_required_variable_says_where_the_env_file_was_looked_for(
+    clean_env: None,
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env()
+
+    [problem] = caught.value.errors()
+    assert problem["msg"] == (
+        f"SESSION_SECRET_KEY (not set, and there is no env file at {Path.cwd()}/.env): "
+        "Field required"
+    )
+
+
+def test_no_env_file_hint_when_the_env_file_exists(clean_env: None) -> None:
+    Path(".env").write_text("SESSION_MAX_AGE=60\n", encoding="utf-8")
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env()
+
+    assert caught.value.errors()[0]["msg"] == "SESSION_SECRET_KEY (not set): Field required"

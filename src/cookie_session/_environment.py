@@ -104,7 +104,12 @@ def load(
     try:
         config = cls.model_validate(values)
     except ValidationError as error:
-        raise _name_variables(error, cls, env_variable, env_prefix, sources, conflicts) from None
+        missing = None
+        if env_file is not None and not Path(env_file).is_file():
+            missing = Path(env_file).absolute()
+        raise _name_variables(
+            error, cls, env_variable, env_prefix, sources, conflicts, missing
+        ) from None
     if conflicts:
         raise ValidationError.from_exception_data(cls.__name__, conflicts, hide_input=True)
     return LoadedConfig(config=config, sources=sources, env_prefix=env_prefix)
@@ -199,22 +204,29 @@ def _name_variables(
     env_prefix: str,
     sources: Mapping[str, ConfigSource],
     conflicts: list[InitErrorDetails],
+    missing_env_file: Path | None = None,
 ) -> ValidationError:
     """Rewrite errors so each says which variable (or argument) held the wrong value."""
 
-    def origin(field: str) -> str:
+    def origin(field: str, missing: bool = False) -> str:
         source = sources.get(field, "default")
         if source == "argument":
             return f"argument {field}"
         if source == "default":
+            if missing and missing_env_file is not None:
+                # Often the reason: the process runs in another directory than the .env file.
+                return (
+                    f"{env_variable(field, env_prefix)} (not set, and there is no env file "
+                    f"at {missing_env_file})"
+                )
             return f"{env_variable(field, env_prefix)} (not set)"
         return f"{env_variable(field, env_prefix)} (from the {source})"
 
     details: list[InitErrorDetails] = []
     for item in error.errors(include_url=False):
         loc = item["loc"]
-        if loc and isinstance(loc[0], str):
-            where = origin(loc[0])
+        if item["type"] != "cookie_rule" and loc and isinstance(loc[0], str):
+            where = origin(loc[0], missing=item["type"] == "missing")
         else:
             fields = str(item.get("ctx", {}).get("fields", "")).split(", ")
             where = ", ".join(origin(field) for field in fields if field)

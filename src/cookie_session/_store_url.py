@@ -6,12 +6,17 @@ the user-name slot, or as a ``password=`` option), and a typo can move it elsewh
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import re
-from typing import Final
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import SecretStr
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 __all__ = ["check_store_url"]
 
@@ -66,7 +71,8 @@ def check_store_url(url: SecretStr | None) -> SecretStr | None:
 
 
 def _check_redis_options(url: str) -> None:
-    """That redis-py is installed, and accepts every option in the URL's query string."""
+    """That redis-py is installed, and accepts every option in the URL's query string; an
+    option it refuses is named (its name only: the value may be a password)."""
     try:
         from redis.asyncio import ConnectionPool
     except ImportError:
@@ -74,11 +80,48 @@ def _check_redis_options(url: str) -> None:
             "store_unavailable",
             "store_url needs redis-py, which is not installed: pip install 'cookie-session[redis]'",
         ) from None
+    if _redis_accepts(ConnectionPool, url):
+        return
+    base, _, query = url.partition("?")
+    known = _known_options()
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if _redis_accepts(ConnectionPool, f"{base}?{urlencode({name: value})}"):
+            continue
+        # Named only when it is, or nearly is, an option of redis-py's: an unknown name could
+        # be a password pasted in the wrong place.
+        if name in known:
+            raise PydanticCustomError(
+                "store_url",
+                "its query string's option {option} has a value redis-py cannot read",
+                {"option": name},
+            )
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            raise PydanticCustomError(
+                "store_url",
+                "its query string's option {option} is not one redis-py knows: did you mean "
+                "{known}?",
+                {"option": name, "known": close[0]},
+            )
+        break
+    raise _store_url_problem(
+        "has an option in its query string that redis-py does not know or cannot read"
+    )
+
+
+def _known_options() -> list[str]:
+    """The query-string options redis-py's URLs take, and its connections' keyword arguments."""
+    from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS, Connection
+
+    parameters = inspect.signature(Connection.__init__).parameters
+    return sorted({*URL_QUERY_ARGUMENT_PARSERS, *parameters} - {"self", "args", "kwargs"})
+
+
+def _redis_accepts(pool_class: type[ConnectionPool], url: str) -> bool:
     try:
-        pool = ConnectionPool.from_url(url)
+        pool = pool_class.from_url(url)
         # Building a connection opens nothing; it is where redis-py checks the options.
         pool.connection_class(**pool.connection_kwargs)
     except Exception:  # whatever redis-py raises: its messages may quote the option's value
-        raise _store_url_problem(
-            "has an option in its query string that redis-py does not know or cannot read"
-        ) from None
+        return False
+    return True

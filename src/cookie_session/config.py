@@ -128,13 +128,15 @@ def _check_secret(secret: SecretStr) -> SecretStr:
     if len(value) < MIN_SECRET_LENGTH:
         raise PydanticCustomError(
             "secret_too_short",
-            "must be at least {min_length} characters long, got {length}",
+            "must be at least {min_length} characters long, got {length} "
+            "(`cookie-session generate-secret` makes one)",
             {"min_length": MIN_SECRET_LENGTH, "length": len(value)},
         )
     if len(set(value)) < MIN_SECRET_DISTINCT_CHARACTERS:
         raise PydanticCustomError(
             "secret_too_simple",
-            "must use at least {min_distinct} different characters, got {distinct}",
+            "must use at least {min_distinct} different characters, got {distinct} "
+            "(`cookie-session generate-secret` makes one)",
             {"min_distinct": MIN_SECRET_DISTINCT_CHARACTERS, "distinct": len(set(value))},
         )
     return secret
@@ -716,7 +718,9 @@ def _rule_errors(problems: list[tuple[tuple[str, ...], str]]) -> list[InitErrorD
     return [
         InitErrorDetails(
             type=PydanticCustomError("cookie_rule", message, {"fields": ", ".join(fields)}),
-            loc=(),
+            # Its own heading ("same_site and https_only"): with none, pydantic prints the rule
+            # under the previous error's field, as if it were about that field alone.
+            loc=(" and ".join(fields),),
             input=None,
         )
         for fields, message in problems
