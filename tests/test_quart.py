@@ -506,3 +506,17 @@ async def test_the_interface_counts_what_it_did() -> None:
 async def count_route() -> ResponseReturnValue:
     session["n"] = session.get("n", 0) + 1
     return {"n": session["n"]}
+
+
+def test_quart_marking_the_session_accessed_itself_is_not_a_use() -> None:
+    # Quart 0.23's context sets `accessed` whenever its session is looked up (before
+    # save_session too): that alone must not add Vary: Cookie to every response.
+    quart_context: dict[str, Any] = {"__name__": "quart.ctx"}
+    exec("def look_up(session):\n    session.accessed = True\n", quart_context)  # noqa: S102  # a stand-in for Quart's own module
+    session = QuartSession()
+
+    quart_context["look_up"](session)
+    assert session.accessed is False
+
+    session.get("user")
+    assert session.accessed is True

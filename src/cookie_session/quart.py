@@ -25,6 +25,7 @@ Importing this module imports Quart; ``import cookie_session`` never does.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Final, Unpack, cast
 
 import quart
@@ -62,6 +63,21 @@ class QuartSession(Session, SessionMixin):
 
     opened: CookieOpened | StoreOpened | None = None
     """What the interface found for the request, which it needs to save the session."""
+
+    @property
+    def accessed(self) -> bool:
+        """Set by any read or write of the session through its own methods (adding ``Vary:
+        Cookie``), as in :class:`cookie_session.Session`."""
+        return bool(self.__dict__.get("_accessed", False))
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        # Quart 0.23 sets `accessed` whenever its context's session is looked up, itself doing
+        # so just before save_session: taken at its word, every response would vary by Cookie.
+        # Only the session's own reads and writes count, as with the middleware.
+        if sys._getframe(1).f_globals.get("__name__") == "quart.ctx":
+            return
+        self.__dict__["_accessed"] = value
     unavailable: bool = False
     """Set when Redis could not load the session: the request is answered 503."""
 
