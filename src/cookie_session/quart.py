@@ -78,6 +78,7 @@ class QuartSession(Session, SessionMixin):
         if sys._getframe(1).f_globals.get("__name__") == "quart.ctx":
             return
         self.__dict__["_accessed"] = value
+
     unavailable: bool = False
     """Set when Redis could not load the session: the request is answered 503."""
 
