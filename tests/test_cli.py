@@ -275,7 +275,19 @@ def test_check_warns_about_a_published_example_secret(
 
     assert result.returncode == 0, result.output
     assert "warning: SESSION_SECRET_KEY is a well-known example value" in result.stderr
+    assert result.stderr.count("example") == 1  # said once, not also as a loading warning
     assert_hidden(result, published)
+
+
+def test_check_strict_fails_on_a_published_example_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", REFERENCE_SECRET)
+
+    result = run_cli("check", "--strict")
+
+    assert result.returncode == 1
+    assert "error: a published example secret is configured" in result.stderr
+    assert "the session configuration is valid" not in result.stdout
+    assert_hidden(result, REFERENCE_SECRET)
 
 
 @pytest.mark.usefixtures("secret_in_env")

@@ -31,6 +31,7 @@ from typing import Any, Final
 from pydantic import SecretStr, ValidationError
 
 from cookie_session._durations import duration, seconds_and_duration
+from cookie_session._published_secrets import published_secret
 from cookie_session._store_flow import ID_FIELD
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
@@ -38,6 +39,7 @@ from cookie_session.cookie import sealed_opener
 from cookie_session.exceptions import (
     CookieExpired,
     CookieRejected,
+    PublishedSecretWarning,
     SessionConfigWarning,
     SessionStoreUnavailable,
 )
@@ -53,24 +55,6 @@ MAX_SECRET_BYTES: Final = 1024
 # Secrets printed in documentation, tutorials and templates: anyone can sign cookies with them.
 # ``published_secret`` matches these whole, and any secret containing one of the placeholder
 # phrases (``change-me-to-something-long``), in any letter case.
-EXAMPLE_SECRETS: Final = frozenset(
-    {
-        "your-secret-key-min-32-characters-long",  # the reference SessionMiddleware docs
-        "super-secret-key-change-this-in-production",  # the same docs' usage section
-    }
-)
-PLACEHOLDER_PHRASES: Final = (
-    "change-me",
-    "change_me",
-    "changeme",
-    "change-this",
-    "change_this",
-    "replace-me",
-    "replace_me",
-    "your-secret",
-    "your_secret",
-    "insecure",  # Django's startproject keys: "django-insecure-..."
-)
 # Settings in seconds, shown with what a person reads ("3600 seconds (1 hour)").
 _DURATION_FIELDS: Final = frozenset({"max_age", "refresh_after", "anonymous_max_age"})
 
@@ -107,12 +91,6 @@ def new_secret(n_bytes: int = DEFAULT_SECRET_BYTES) -> str:
         return secret
 
 
-def published_secret(secret: str) -> bool:
-    """Whether ``secret`` is a well-known example value (see ``EXAMPLE_SECRETS``)."""
-    lowered = secret.lower()
-    return lowered in EXAMPLE_SECRETS or any(phrase in lowered for phrase in PLACEHOLDER_PHRASES)
-
-
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -135,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="exit 1 also when a variable looks like a misspelt one (SESSION_HTTPSONLY), "
-        "which sets nothing",
+        "which sets nothing, or when a secret is a published example",
     )
     check.set_defaults(command=_check)
 
@@ -252,6 +230,9 @@ def _whole_number(text: str) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     loaded, caught = _load(args)
+    # A published secret is listed by _warnings(), naming its variable.
+    published = sum(issubclass(warning.category, PublishedSecretWarning) for warning in caught)
+    caught = [w for w in caught if not issubclass(w.category, PublishedSecretWarning)]
     load_warnings = [str(warning.message) for warning in caught]
     if isinstance(loaded, ValidationError):
         _report_problems(loaded, as_json=args.json, load_warnings=load_warnings)
@@ -269,7 +250,7 @@ def _check(args: argparse.Namespace) -> int:
     found_warnings = load_warnings + _warnings(config)
     store = _store_state(config)
     store_down = store is not None and not store["answers"]
-    status = 1 if (args.strict and misspelt) or store_down else 0
+    status = 1 if (args.strict and (misspelt or published)) or store_down else 0
     secrets_dir = str(args.secrets_dir) if args.secrets_dir is not None else None
     if args.json:
         _print_json(
@@ -310,7 +291,13 @@ def _check(args: argparse.Namespace) -> int:
             f"error: {misspelt} variable{'s' if misspelt != 1 else ''} {verbs} nothing (--strict)",
             file=sys.stderr,
         )
-    elif not store_down:
+    if args.strict and published:
+        print(
+            "error: a published example secret is configured: anyone can forge these sessions "
+            "(--strict)",
+            file=sys.stderr,
+        )
+    if not (args.strict and (misspelt or published)) and not store_down:
         print("the session configuration is valid")
     return status
 

@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from typing import (
     TYPE_CHECKING,
@@ -52,7 +53,9 @@ from pydantic_settings import (
 )
 
 from cookie_session._environment import ConfigSource, LoadedConfig, Unreadable, load
+from cookie_session._published_secrets import published_secret
 from cookie_session._store_url import check_store_url
+from cookie_session.exceptions import PublishedSecretWarning
 
 __all__ = [
     "MAX_AGE_LIMIT",
@@ -572,6 +575,7 @@ class SessionConfig(BaseSettings):
         problems = config._cookie_rule_problems()
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, _rule_errors(problems))
+        _warn_if_published(config)
         return config
 
     def _cookie_rule_problems(self) -> list[tuple[tuple[str, ...], str]]:
@@ -725,3 +729,21 @@ def _rule_errors(problems: list[tuple[tuple[str, ...], str]]) -> list[InitErrorD
         )
         for fields, message in problems
     ]
+
+
+def _warn_if_published(config: SessionConfig) -> None:
+    """Warn, naming the setting (never the value), about each published secret it holds."""
+    keys = [("secret_key", config.secret_key)]
+    keys += [
+        (f"secret_key_fallbacks[{index}]", key)
+        for index, key in enumerate(config.secret_key_fallbacks)
+    ]
+    for name, key in keys:
+        if published_secret(key.get_secret_value()):
+            warnings.warn(
+                PublishedSecretWarning(
+                    f"{name} is a published example secret: anyone can forge these sessions; "
+                    "use `cookie-session generate-secret` to make a real one"
+                ),
+                stacklevel=2,
+            )

@@ -20,6 +20,7 @@ __all__ = [
     "CookieRejected",
     "CookieSignatureInvalid",
     "CookieTooLarge",
+    "PublishedSecretWarning",
     "SessionConfigWarning",
     "SessionError",
     "SessionNotInstalled",
@@ -42,6 +43,12 @@ class SessionConfigWarning(UserWarning):
     the real variable it resembles, never its value. ``cookie-session check`` lists these, and
     ``check --strict`` fails on them.
     """
+
+
+class PublishedSecretWarning(SessionConfigWarning):
+    """Issued when a configuration is made with a published secret (the reference
+    documentation's example, this project's, or one that says "change-me"): anyone can forge
+    sessions signed with it. The message names the setting, never the value."""
 
 
 class SessionTooLarge(SessionError):
