@@ -1,21 +1,24 @@
 """docs/configuration.md stays true: its table of settings is SessionConfig's fields, each row with
-the field's type, default and environment variable, each setting has a section of its own, and
-what its "Type checking" section says mypy does with and without pydantic's plugin is what mypy
-does."""
+the field's type, default and environment variable, each setting has a section of its own, the
+error messages it quotes are the ones the code gives, and what its "Type checking" section says
+mypy does with and without pydantic's plugin is what mypy does."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import sys
 import types
 import typing
 from pathlib import Path
 
 import pytest
 from mypy import api as mypy_api
+from pydantic import ValidationError
 from pydantic_core import PydanticUndefined
 
+from conftest import SECRET
 from cookie_session import SessionConfig
 
 CONFIGURATION_PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
@@ -78,6 +81,17 @@ def documented_rows(page: str) -> dict[str, tuple[str, str, str]]:
             first_code(variable_cell),
         )
     return rows
+
+
+def fenced_blocks(text: str, info: str) -> list[str]:
+    """The text of ``text``'s fenced code blocks whose info string is ``info`` ("" for none)."""
+    return [
+        block
+        for found_info, block in re.findall(
+            r"^```(\w*)\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL
+        )
+        if found_info == info
+    ]
 
 
 def first_code(cell: str) -> str:
@@ -184,8 +198,10 @@ def type_checking_blocks() -> tuple[str, str, str]:
     """The section's quoted mypy error, its mypy configuration and its Python example."""
     page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
     section = page.split(f"\n{TYPE_CHECKING_HEADING}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = dict(re.findall(r"^```(\w*)\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL))
-    return blocks[""].strip(), blocks["ini"], blocks["python"]
+    [error], [configuration], [example] = (
+        fenced_blocks(section, info) for info in ("", "ini", "python")
+    )
+    return error.strip(), configuration, example
 
 
 def mypy_errors(source: str, directory: Path, *options: str) -> list[str]:
@@ -247,3 +263,125 @@ def test_every_page_that_builds_a_config_in_code_links_to_type_checking() -> Non
     assert [
         page.name for page in building if not link.search(page.read_text(encoding="utf-8"))
     ] == []
+
+
+# -- the messages the page quotes, "copied from the running code" -----------------------------
+
+MISSING_SECRET = None
+"""Stands for a configuration built without any secret."""
+WRONG_SETTINGS: list[dict[str, object] | None] = [
+    MISSING_SECRET,
+    {"secret_key": "short-secret"},
+    {"secret_key": "a" * 40},
+    {"secret_key": 5},
+    {"secret_key_fallbacks": ["short"]},
+    {"secret_key_fallbacks": "[not json"},
+    {"session_cookie": "a b"},
+    {"max_age": 0},
+    {"max_age": 10**9},
+    {"max_age": "an hour"},
+    {"max_age": 1.5},
+    {"max_age": True},
+    {"path": "app"},
+    {"path": "/" + "a" * 1100},
+    {"same_site": "bogus"},
+    {"https_only": "maybe"},
+    {"domain": "https://example.com"},
+    {"domain": "127.0.0.1"},
+    {"domain": "com"},
+    {"domain": "co.uk"},
+    {"accept_signed": False},
+    {"refresh_after": 0},
+    {"refresh_after": 10**8},
+    {"store_url": "http://cache"},
+    {"store_url": "redis://cache:99999"},
+    {"store_url": "redis://cache/sessions"},
+    {"user_key": "user"},
+    {"store_url": "redis://cache/0", "max_age": 3600, "anonymous_max_age": 7200},
+    {"store_max_bytes": 5},
+    {"store_url": "redis://cache/0", "encrypt": True},
+    {"same_site": "none"},
+    {"partitioned": True},
+    {"session_cookie": "__Secure-session"},
+    {"session_cookie": "__Host-session", "path": "/app"},
+]
+"""Wrong settings, each given with the secret above unless it sets the secret itself."""
+WITHOUT_PACKAGE: dict[str, dict[str, object]] = {
+    "cryptography.hazmat.primitives.ciphers.aead": {"encrypt": True},
+    "redis.asyncio": {"store_url": "redis://cache/0"},
+}
+"""Settings that need a package, each refused when the package is missing."""
+
+
+def messages_of(settings: dict[str, object] | None) -> list[str]:
+    arguments = {} if settings is None else {"secret_key": SECRET, **settings}
+    try:
+        SessionConfig.model_validate(arguments)
+    except ValidationError as error:
+        return [problem["msg"] for problem in error.errors()]
+    raise AssertionError(f"accepted: {settings}")
+
+
+def quoted_messages(page: str) -> list[str]:
+    """The messages the Settings section quotes: its plain code blocks' lines (without a
+    trailing "(reported at ...)" note), and the Message column of its table of rules."""
+    section = page.split(f"\n{TABLE_HEADING}\n", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        re.sub(r" {2,}\(reported at [^)]*\)$", "", line)
+        for block in fenced_blocks(section, "")
+        for line in block.splitlines()
+    ]
+    rules = section.split("| When | Requires | Message |", 1)[1].split("\n\n", 1)[0]
+    lines += [first_code(row.split(" | ")[-1]) for row in rules.splitlines()[2:]]
+    return lines
+
+
+def test_every_message_the_page_quotes_is_one_the_code_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    given = [message for settings in WRONG_SETTINGS for message in messages_of(settings)]
+    for module, settings in WITHOUT_PACKAGE.items():
+        with monkeypatch.context() as without:
+            without.setitem(sys.modules, module, None)  # its import fails, as when not installed
+            given += messages_of(settings)
+    quoted = quoted_messages(CONFIGURATION_PAGE.read_text(encoding="utf-8"))
+
+    assert len(quoted) >= 30  # the blocks are found
+    assert [message for message in quoted if message not in given] == []
+
+
+def error_blocks(page: str, heading: str) -> list[str]:
+    """The plain code blocks of the section under ``heading``: printed errors."""
+    return fenced_blocks(page.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0], "")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_errors_example_is_what_from_env_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    [shown] = error_blocks(CONFIGURATION_PAGE.read_text(encoding="utf-8"), "## Errors")
+    monkeypatch.setenv("SESSION_MAX_AGE", "0")
+    monkeypatch.setenv("SESSION_HTTPS_ONLY", "maybe")
+
+    with pytest.raises(ValidationError) as refused:
+        SessionConfig.from_env()
+
+    # The page's example ran in /srv/app; this one runs in an empty temporary directory.
+    assert str(refused.value).replace(str(Path.cwd()), "/srv/app") + "\n" == shown
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_nested_settings_example_reports_the_fields_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    heading = "## Inside an application's own settings"
+    [shown] = error_blocks(page, heading)
+    [example] = fenced_blocks(page.split(f"\n{heading}\n", 1)[1], "python")
+    monkeypatch.setenv("APP_SESSION__SECRET_KEY", "short")
+
+    code = compile(example, str(CONFIGURATION_PAGE), "exec", dont_inherit=True)
+
+    with pytest.raises(ValidationError) as refused:
+        # The page's own code; settings = Settings() raises before `app` is needed.
+        exec(code, {"__name__": "nested_settings_example"})  # noqa: S102
+
+    assert str(refused.value) + "\n" == shown
