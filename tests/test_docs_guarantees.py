@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
+from conftest import OTHER_SECRET, SECRET
 from cookie_session import (
     CookieRejected,
     SealedCodec,
@@ -245,7 +245,7 @@ def test_a_misspelt_setting_in_define_middleware_stops_litestar_when_it_is_built
     async def home() -> str:
         return "home"
 
-    misspelt = DefineMiddleware(SessionMiddleware, secret_key=REFERENCE_SECRET, samesite="lax")
+    misspelt = DefineMiddleware(SessionMiddleware, secret_key=SECRET, samesite="lax")
 
     with pytest.raises(ValidationError, match="samesite"):
         Litestar(route_handlers=[home], middleware=[misspelt])
