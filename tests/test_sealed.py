@@ -777,6 +777,13 @@ def test_expired_encrypted_cookie_gives_an_empty_session() -> None:
     assert browser.get("/show").json() == {}
 
 
+def test_expired_encrypted_cookie_gives_an_empty_session_when_encryption_is_off() -> None:
+    browser = client(encrypt=False, max_age=60)
+    browser.cookies.set("session", sealer(now=time.time() - 61).encode({"n": 5}))
+
+    assert browser.get("/show").json() == {}
+
+
 def test_refresh_after_re_seals_an_old_cookie() -> None:
     browser = client(max_age=MAX_AGE, refresh_after=60)
     browser.cookies.set("session", sealer(now=time.time() - 61).encode({"n": 5}))
