@@ -19,7 +19,7 @@ import cookie_session
 from cookie_session import SessionConfig, SessionConfigWarning
 from cookie_session.config import LoadedConfig
 
-VALID_SECRET = "your-secret-key-min-32-characters-long"  # the reference documentation's secret
+VALID_SECRET = "LEAKCHECK-config-secret-0123456789-abcdef"  # not published: no warning
 OLDER_SECRET = "an-older-key-still-accepted-0123456789"
 LEAK = "LEAKCHECK"  # every secret below that must stay hidden contains this marker
 LEAKY_VALID_SECRET = "LEAKCHECK-a-perfectly-good-secret-0123456789"
@@ -127,8 +127,11 @@ def assert_no_secret_in_config(config: BaseSettings) -> None:
 
 
 def test_reference_secret_of_38_characters_is_accepted_unchanged() -> None:
-    assert len(VALID_SECRET) == 38
-    assert make().secret_key.get_secret_value() == VALID_SECRET
+    reference = "your-secret-key-min-32-characters-long"  # the reference documentation's secret
+    assert len(reference) == 38
+    with pytest.warns(SessionConfigWarning, match="published example secret"):
+        config = SessionConfig(secret_key=reference)
+    assert config.secret_key.get_secret_value() == reference
 
 
 def test_reference_example_is_accepted_unchanged() -> None:
@@ -1315,6 +1318,19 @@ def test_two_spellings_are_reported_with_every_other_problem(deployment: Deploym
     assert sorted(fields_named(error)) == ["max_age", "same_site"]
 
 
+def test_custom_prefix_variable_in_two_letter_cases_with_different_values_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MYAPP_MAX_AGE", "60")
+    monkeypatch.setenv("myapp_max_age", "61")
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None, env_prefix="MYAPP_", secret_key=VALID_SECRET)
+
+    assert fields_named(caught.value) == ["max_age"]
+    assert "MYAPP_MAX_AGE and myapp_max_age" in str(caught.value)
+
+
 def test_one_variable_in_two_letter_cases_with_the_same_value_is_accepted(
     deployment: Deployment,
 ) -> None:
@@ -1532,6 +1548,14 @@ def test_anonymous_max_age_longer_than_max_age_is_refused() -> None:
     [problem] = error.errors()
     assert problem["type"] == "cookie_rule"
     assert "anonymous_max_age must not exceed max_age" in problem["msg"]
+
+
+def test_anonymous_max_age_over_400_days_is_refused_even_without_max_age() -> None:
+    error = refuse(store_url="redis://cache:6379", max_age=None, anonymous_max_age=34560001)
+
+    [problem] = error.errors()
+    assert problem["loc"][0] == "anonymous_max_age"
+    assert "less than or equal to 34560000" in problem["msg"]
 
 
 def test_store_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,3 +78,10 @@ def test_the_reference_example_still_runs_with_its_secret() -> None:
         config = SessionConfig(secret_key=REFERENCE_SECRET, max_age=3600, https_only=False)
 
     assert config.max_age == 3600
+
+
+def test_a_refused_configuration_with_a_published_secret_only_raises() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SessionConfigWarning)
+        with pytest.raises(ValidationError, match="samesite"):
+            SessionConfig.model_validate({"secret_key": REFERENCE_SECRET, "samesite": "lax"})

@@ -9,14 +9,18 @@ through untouched.
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import TYPE_CHECKING, Self, Unpack
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Self, Unpack
+
+from pydantic import ValidationError
 
 from cookie_session._cookie_flow import CookieFlow
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.cookie import SessionCookie
 from cookie_session.stats import SessionStats
-from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp
+from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Scope
 
 if TYPE_CHECKING:
     from cookie_session._store_flow import StoreFlow
@@ -24,7 +28,11 @@ if TYPE_CHECKING:
     from cookie_session.sealed import SealedCodec
     from cookie_session.store import RedisSessionStore
 
-__all__ = ["SessionFields", "SessionMiddleware"]
+__all__ = ["SessionFields", "SessionMiddleware", "validated"]
+
+logger = logging.getLogger("cookie_session")
+
+_LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class SessionMiddleware:
@@ -48,9 +56,7 @@ class SessionMiddleware:
                 f"(got config and {', '.join(sorted(fields))})"
             )
         self.app = app
-        self.config: SessionConfig = (
-            config if config is not None else SessionConfig.model_validate(fields)
-        )
+        self.config: SessionConfig = config if config is not None else validated(fields)
         self.cookie = SessionCookie(self.config)
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
@@ -63,6 +69,9 @@ class SessionMiddleware:
             self.store = self._flow.store
         else:
             self._flow = CookieFlow(app, self.cookie)
+        self._handle: Callable[[Scope, AnyReceive, AnySend], Awaitable[None]] = self._flow
+        if self.config.https_only:  # until a request shows that the browser will drop it
+            self._handle = self._warn_over_plain_http
 
     @classmethod
     def from_env(
@@ -88,6 +97,20 @@ class SessionMiddleware:
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
+        await self._handle(scope, receive, send)
+
+    async def _warn_over_plain_http(self, scope: Scope, receive: AnyReceive, send: AnySend) -> None:
+        """The request path, after a look at the scheme, until a first request over plain HTTP
+        to a host other than this machine's shows that the browser will drop the ``Secure``
+        cookie: that one logs a WARNING, and the look stops (one warning, no cost after)."""
+        if scope.get("scheme") in ("http", "ws") and not _local_host(scope):
+            self._handle = self._flow
+            logger.warning(
+                "https_only is set, but a request came over plain http to %s: the browser will "
+                "not keep or send the Secure session cookie, so sessions will not last (serve "
+                "over https, or leave https_only off while developing)",
+                _host(scope),
+            )
         await self._flow(scope, receive, send)
 
     @property
@@ -103,3 +126,41 @@ class SessionMiddleware:
         """Counters since start-up: cookies accepted, rejected (by reason), set and deleted,
         uses of each fallback key, sessions too large, store errors."""
         return self.cookie.counters.snapshot()
+
+
+def validated(fields: Mapping[str, Any]) -> SessionConfig:
+    """``SessionConfig`` of settings given as keyword arguments, each problem logged at ERROR
+    on ``cookie_session`` before the ValidationError is raised.
+
+    Starlette builds middleware lazily, during the lifespan start-up, where uvicorn's default
+    ``--lifespan auto`` reports a failure only as "lifespan unsupported" and goes on to serve
+    500s: the log says what is wrong.
+    """
+    try:
+        return SessionConfig.model_validate(fields)
+    except ValidationError as error:
+        for problem in error.errors(include_url=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "settings"
+            logger.error("session settings refused: %s: %s", where, problem["msg"])
+        raise
+
+
+def _host(scope: Scope) -> str:
+    """The host a request was addressed to: its Host header, else the server's address."""
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return str(value.decode("latin-1"))
+    server = scope.get("server")
+    return str(server[0]) if server else "an unknown host"
+
+
+def _local_host(scope: Scope) -> bool:
+    """Whether the request was addressed to this machine (where browsers keep Secure cookies
+    over plain http)."""
+    host = _host(scope)
+    if host.startswith("["):  # [::1]:8000
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:  # localhost:8000
+        host = host.partition(":")[0]
+    host = host.lower()
+    return host in _LOCAL_HOSTS or host.endswith(".localhost")

@@ -38,6 +38,7 @@ from cookie_session._cookie_flow import CookieFlow, CookieOpened
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.cookie import SessionCookie
 from cookie_session.exceptions import SessionStoreUnavailable
+from cookie_session.middleware import validated
 from cookie_session.session import Session
 from cookie_session.stats import SessionStats
 from cookie_session.types import Message, Receive, Scope, Send
@@ -99,9 +100,7 @@ class CookieSessionInterface(SessionInterface):
                 "pass either config= or the settings as keyword arguments, not both "
                 f"(got config and {', '.join(sorted(fields))})"
             )
-        self.config: SessionConfig = (
-            config if config is not None else SessionConfig.model_validate(fields)
-        )
+        self.config: SessionConfig = config if config is not None else validated(fields)
         self.cookie = SessionCookie(self.config)
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
