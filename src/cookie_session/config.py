@@ -84,10 +84,9 @@ MAX_HOST_NAME_LENGTH: Final = 253
 SameSite = Literal["lax", "strict", "none"]
 
 
-class SessionFields(TypedDict, total=False):
-    """The settings :class:`SessionMiddleware` takes as keyword arguments; see SessionConfig."""
+class _OptionalFields(TypedDict, total=False):
+    """Every setting but ``secret_key``, each optional."""
 
-    secret_key: str | SecretStr
     secret_key_fallbacks: tuple[str | SecretStr, ...] | list[str | SecretStr]
     session_cookie: str
     max_age: int | None
@@ -104,6 +103,19 @@ class SessionFields(TypedDict, total=False):
     user_key: str | None
     anonymous_max_age: int | None
     store_max_bytes: int
+
+
+class SessionFields(_OptionalFields, total=False):
+    """The settings :class:`SessionMiddleware` takes as keyword arguments; see SessionConfig."""
+
+    secret_key: str | SecretStr
+
+
+class _ConfigArguments(_OptionalFields):
+    """What ``SessionConfig(...)`` takes in code: ``secret_key`` required, a plain ``str``
+    welcome (type checkers need no pydantic plugin to accept it), every other setting optional."""
+
+    secret_key: str | SecretStr
 
 
 # RFC 9110 "tchar": what a cookie name may be made of (RFC 6265 says a token).
@@ -419,7 +431,12 @@ class SessionConfig(BaseSettings):
         "bigger one is a SessionTooLarge error and nothing is written.",
     )
 
-    if not TYPE_CHECKING:  # mypy keeps the pydantic plugin's typed __init__
+    if TYPE_CHECKING:
+        # The signature type checkers see, with or without the pydantic plugin: secrets as
+        # plain strings, every setting by name, an unknown keyword an error.
+        def __init__(self, **values: Unpack[_ConfigArguments]) -> None: ...
+
+    else:
 
         def __init__(self, **values: Any) -> None:
             # BaseSettings.__init__ would honour _env_file, _secrets_dir, _cli_parse_args...:
