@@ -742,7 +742,9 @@ def test_decode_names_the_fallback_key_that_opened_an_encrypted_cookie(
 
     assert result.returncode == 0, result.output
     assert "format:     encrypted" in result.stdout
-    assert "signed by:  fallback #1 of SESSION_SECRET_KEY_FALLBACKS" in result.stdout
+    assert "opened by:  fallback #1 of SESSION_SECRET_KEY_FALLBACKS" in result.stdout
+    assert "sealed at:  " in result.stdout
+    assert "signed" not in result.stdout  # an encrypted cookie is sealed, not signed
     assert_hidden(result, SECRET, OTHER_SECRET)
 
 

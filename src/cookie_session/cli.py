@@ -650,8 +650,14 @@ def _print_cookie(result: dict[str, Any]) -> None:
         status += f" ({result['reason']})"
     print(f"status:     {status}")
     print(f"format:     {result['format']}")
-    print(f"signed by:  {key}")
-    print(f"signed at:  {result['signed_at']}")
+    # An encrypted cookie is not signed: it is sealed, and opened by a key.
+    by, at = (
+        ("opened by", "sealed at")
+        if result["format"] == "encrypted"
+        else ("signed by", "signed at")
+    )
+    print(f"{by}:  {key}")
+    print(f"{at}:  {result['signed_at']}")
     print(f"age:        {age_text}")
     print(f"expires:    {expiry}")
     print("data:")
