@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 from pydantic import BaseModel
 
 from conftest import SECRET
-from cookie_session import SessionCodec, SessionMiddleware
+from cookie_session import SessionCodec, SessionConfig, SessionMiddleware, SharedSessions
 
 JOINED = date(2024, 5, 17)
 STORED_PROFILE = {"name": "ada", "joined": "2024-05-17"}
@@ -160,3 +160,58 @@ def test_websocket_reads_the_session(client: TestClient[Litestar]) -> None:
     client.post("/cart", params={"item": "tea"})
     with client.websocket_connect("/ws") as socket:
         assert socket.receive_json() == {"user": "ada", "cart": ["tea"]}
+
+
+# -- one SharedSessions for every route's middleware ------------------------------------------
+
+
+@get("/a")
+async def route_a(request: Request[Any, Any, Any]) -> dict[str, int]:
+    request.session["a"] = request.session.get("a", 0) + 1
+    return {"a": request.session["a"]}
+
+
+@get("/b")
+async def route_b(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return dict(request.session)
+
+
+@get("/c")
+async def route_c(request: Request[Any, Any, Any]) -> dict[str, int]:
+    return {"keys": len(request.session)}
+
+
+def test_shared_sessions_count_every_route_of_a_multi_route_app() -> None:
+    built: list[SessionMiddleware] = []
+    sessions = SharedSessions(SessionConfig(secret_key=SECRET))
+
+    def counting(app: Any) -> SessionMiddleware:
+        middleware = sessions(app)
+        built.append(middleware)
+        return middleware
+
+    app = Litestar(route_handlers=[route_a, route_b, route_c], middleware=[counting])
+    with TestClient(app) as client:
+        client.get("/a")
+        assert client.get("/b").json() == {"a": 1}
+        client.get("/c")
+
+    assert len(built) >= 3  # Litestar builds one middleware per route handler
+    assert {id(middleware.cookie) for middleware in built} == {id(sessions.cookie)}
+    stats = sessions.stats()
+    assert (stats.cookies_set, stats.cookies_accepted) == (1, 2)  # the three routes together
+
+
+def test_shared_sessions_give_every_route_one_store() -> None:
+    sessions = SharedSessions(SessionConfig(secret_key=SECRET, store_url="redis://localhost/0"))
+    built: list[SessionMiddleware] = []
+
+    def keeping(app: Any) -> SessionMiddleware:
+        built.append(sessions(app))
+        return built[-1]
+
+    Litestar(route_handlers=[route_a, route_b, route_c], middleware=[keeping])
+
+    assert len(built) >= 3
+    assert sessions.store is not None
+    assert all(middleware.store is sessions.store for middleware in built)

@@ -34,6 +34,7 @@ from cookie_session import (
     SessionFields,
     SessionMiddleware,
     SessionTooLarge,
+    SharedSessions,
     get_session,
 )
 from cookie_session.codec import CLOCK_SKEW_SECONDS, MAX_COOKIE_BYTES
@@ -176,8 +177,13 @@ def test_fields_are_validated_into_a_config() -> None:
 
 
 def test_config_and_fields_together_are_a_type_error(config: SessionConfig) -> None:
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(TypeError, match=r"pass one of .* \(got config, max_age\)"):
         SessionMiddleware(handler_app(None), config=config, max_age=60)
+
+
+def test_shared_and_config_together_are_a_type_error(config: SessionConfig) -> None:
+    with pytest.raises(TypeError, match=r"\(got config, shared\)"):
+        SessionMiddleware(handler_app(None), config=config, shared=SharedSessions(config))
 
 
 def test_misspelt_samesite_is_rejected() -> None:

@@ -15,7 +15,7 @@ from cookie_session.exceptions import (
     SessionStoreUnavailable,
     SessionTooLarge,
 )
-from cookie_session.middleware import SessionFields, SessionMiddleware
+from cookie_session.middleware import SessionFields, SessionMiddleware, SharedSessions
 from cookie_session.sealed import SealedCodec
 from cookie_session.session import Session, get_session
 from cookie_session.stats import SessionStats
@@ -42,6 +42,7 @@ __all__ = [
     "SessionStats",
     "SessionStoreUnavailable",
     "SessionTooLarge",
+    "SharedSessions",
     "TypedSession",
     "get_session",
 ]

@@ -64,11 +64,13 @@ class StoreFlow:
 
     __slots__ = ("_max_bytes", "_user_key", "app", "cookie", "store")
 
-    def __init__(self, app: ASGIApp, cookie: SessionCookie) -> None:
+    def __init__(
+        self, app: ASGIApp, cookie: SessionCookie, store: RedisSessionStore | None = None
+    ) -> None:
         self.app = app
         self.cookie = cookie
         config = cookie.config
-        self.store = RedisSessionStore.from_config(config)
+        self.store = store if store is not None else RedisSessionStore.from_config(config)
         self._user_key = config.user_key
         self._max_bytes = config.store_max_bytes
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from cookie_session.sealed import SealedCodec
     from cookie_session.store import RedisSessionStore
 
-__all__ = ["SessionFields", "SessionMiddleware", "validated"]
+__all__ = ["SessionFields", "SessionMiddleware", "SharedSessions", "validated"]
 
 logger = logging.getLogger("cookie_session")
 
@@ -48,16 +48,22 @@ class SessionMiddleware:
         app: ASGIApp,
         *,
         config: SessionConfig | None = None,
+        shared: SharedSessions | None = None,
         **fields: Unpack[SessionFields],
     ) -> None:
-        if config is not None and fields:
+        given = [
+            name for name, value in (("config", config), ("shared", shared)) if value is not None
+        ]
+        if len(given) + bool(fields) > 1:
             raise TypeError(
-                "pass either config= or the settings as keyword arguments, not both "
-                f"(got config and {', '.join(sorted(fields))})"
+                "pass one of config=, shared= or the settings as keyword arguments "
+                f"(got {', '.join([*given, *sorted(fields)])})"
             )
         self.app = app
+        if shared is not None:
+            config = shared.config
         self.config: SessionConfig = config if config is not None else validated(fields)
-        self.cookie = SessionCookie(self.config)
+        self.cookie = shared.cookie if shared is not None else SessionCookie(self.config)
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
         """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
@@ -65,7 +71,7 @@ class SessionMiddleware:
         if self.config.store_url is not None:  # sessions in Redis: redis-py is imported then
             from cookie_session._store_flow import StoreFlow
 
-            self._flow = StoreFlow(app, self.cookie)
+            self._flow = StoreFlow(app, self.cookie, shared.store if shared else None)
             self.store = self._flow.store
         else:
             self._flow = CookieFlow(app, self.cookie)
@@ -125,6 +131,38 @@ class SessionMiddleware:
     def stats(self) -> SessionStats:
         """Counters since start-up: cookies accepted, rejected (by reason), set and deleted,
         uses of each fallback key, sessions too large, store errors."""
+        return self.cookie.counters.snapshot()
+
+
+class SharedSessions:
+    """One configuration, one cookie (one set of counters) and one store for every
+    :class:`SessionMiddleware` a framework builds from it.
+
+    Litestar builds a middleware for each route handler; given this object as its middleware,
+    they all share what it holds, so :meth:`stats` counts every request of the application and
+    the store keeps one set of Redis connections::
+
+        sessions = SharedSessions(SessionConfig.from_env())
+        app = Litestar(route_handlers=[...], middleware=[sessions])
+    """
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.cookie = SessionCookie(config)
+        """The session cookie every middleware of this object reads and writes."""
+        self.store: RedisSessionStore | None = None
+        """The one store of every middleware of this object (``store_url``), else ``None``."""
+        if config.store_url is not None:
+            from cookie_session.store import RedisSessionStore
+
+            self.store = RedisSessionStore.from_config(config)
+
+    def __call__(self, app: ASGIApp) -> SessionMiddleware:
+        """A middleware around ``app`` that shares this object's cookie and store."""
+        return SessionMiddleware(app, shared=self)
+
+    def stats(self) -> SessionStats:
+        """Counters since start-up, of every middleware made from this object."""
         return self.cookie.counters.snapshot()
 
 
