@@ -156,3 +156,48 @@ async def test_quart_response_whose_session_cannot_be_saved_becomes_a_503(
     assert response.status_code == 503
     assert "Set-Cookie" not in response.headers
     assert "saved" not in await response.get_data(as_text=True)
+
+
+@pytest.mark.anyio
+async def test_quart_view_never_runs_when_redis_cannot_load_the_session(
+    private_redis: RedisServer,
+) -> None:
+    app = quart_store_app(private_redis.url)
+    ran: list[dict[str, Any]] = []
+
+    @app.route("/record")
+    async def record() -> ResponseReturnValue:
+        ran.append(dict(session))
+        return {"ok": True}
+
+    client = app.test_client()
+    await client.post("/set", json={"cart": [1]})
+    private_redis.stop()
+
+    response = await client.get("/record")
+
+    assert response.status_code == 503
+    assert ran == []
+
+
+@pytest.mark.anyio
+async def test_quart_503_keeps_none_of_the_failed_response_s_headers(
+    private_redis: RedisServer,
+) -> None:
+    app = quart_store_app(private_redis.url)
+
+    @app.route("/stop-then-redirect")
+    async def stop_then_redirect() -> ResponseReturnValue:
+        session.get("cart")
+        private_redis.stop()  # after the load, before the save
+        session["cart"] = [2]
+        return "", 303, {"Location": "/paid", "X-Order": "42"}
+
+    client = app.test_client()
+    await client.post("/set", json={"cart": [1]})
+
+    response = await client.get("/stop-then-redirect")
+
+    assert response.status_code == 503
+    assert "Location" not in response.headers
+    assert "X-Order" not in response.headers

@@ -206,6 +206,17 @@ def test_forged_id_is_refused_before_any_redis_call(
     assert app.stats().cookies_rejected["signature"] == 1
 
 
+def test_store_cookie_that_verifies_counts_as_accepted(
+    client: TestClient, make_client: MakeClient, store_url: str
+) -> None:
+    session_id = start_session(client, {"n": 1})
+    app = store_app(store_url)
+
+    make_client(app).get("/show", headers=with_cookie(id_cookie(session_id)))
+
+    assert app.stats().cookies_accepted == 1
+
+
 def test_tampered_cookie_is_refused_before_any_redis_call(
     client: TestClient, make_client: MakeClient, redis_client: redis.Redis
 ) -> None:
@@ -240,6 +251,20 @@ def test_cookie_session_data_is_not_taken_as_a_stored_session(
 ) -> None:
     # A validly signed cookie from before the store was set up: its data is not taken over.
     response = client.get("/show", headers=with_cookie(signed_cookie({"user": "alice"})))
+
+    assert response.json()["data"] == {}
+    assert command_counts(redis_client) == {}
+
+
+def test_cookie_session_holding_a_sid_among_other_keys_is_not_taken_as_a_store_cookie(
+    client: TestClient, make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    # A store cookie carries {"sid": ID} and nothing else.
+    session_id = start_session(client, {"n": 1})
+    redis_client.config_resetstat()
+    cookie = signed_cookie({"sid": session_id, "user": "alice"})
+
+    response = make_client().get("/show", headers=with_cookie(cookie))
 
     assert response.json()["data"] == {}
     assert command_counts(redis_client) == {}
@@ -682,4 +707,19 @@ def test_at_most_four_signed_cookies_are_looked_up(
     response = make_client().get("/show", headers={"cookie": header})
 
     assert response.json()["data"] == {}  # the fifth is never read
+    assert command_counts(redis_client)["hgetall"] == 4
+
+
+def test_at_most_four_signed_cookies_are_looked_up_across_cookie_headers(
+    client: TestClient, make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    live = start_session(client, {"n": 1})
+    dead = "; ".join(f"session={id_cookie(letter * 43)}" for letter in "ABCD")
+    redis_client.config_resetstat()
+
+    response = make_client().get(
+        "/show", headers=[("cookie", dead), ("cookie", f"session={id_cookie(live)}")]
+    )
+
+    assert response.json()["data"] == {}  # the second header is never read
     assert command_counts(redis_client)["hgetall"] == 4

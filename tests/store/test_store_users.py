@@ -121,7 +121,8 @@ def test_same_user_as_a_number_or_a_string_keeps_the_id(client: TestClient) -> N
 
 def slow_app(store_url: str, loaded: asyncio.Event, proceed: asyncio.Event) -> SessionMiddleware:
     """``/start`` starts an anonymous session, ``/login`` signs in as alice, ``/slow`` reads
-    the session, waits for ``proceed``, then writes."""
+    the session, waits for ``proceed``, then writes; ``/slow-login`` does the same, signing in
+    as alice."""
 
     async def start(request: Request) -> JSONResponse:
         get_session(request)["n"] = 1
@@ -138,9 +139,21 @@ def slow_app(store_url: str, loaded: asyncio.Event, proceed: asyncio.Event) -> S
         get_session(request)["user"] = "alice"
         return JSONResponse({})
 
+    async def slow_login(request: Request) -> JSONResponse:
+        session = get_session(request)
+        loaded.set()
+        await proceed.wait()
+        session["user"] = "alice"
+        return JSONResponse({})
+
     return SessionMiddleware(
         Starlette(
-            routes=[Route("/start", start), Route("/slow", slow_write), Route("/login", login)]
+            routes=[
+                Route("/start", start),
+                Route("/slow", slow_write),
+                Route("/login", login),
+                Route("/slow-login", slow_login),
+            ]
         ),
         secret_key=SECRET,
         store_url=store_url,
@@ -179,6 +192,34 @@ async def test_request_in_flight_cannot_bring_back_a_session_that_ended(
     assert response.status_code == 200
     assert session_cookie(response) is None
     assert redis_client.exists(session_key(session_id)) == 0
+    [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert "the changes were not saved" in warning.getMessage()
+
+
+@pytest.mark.anyio
+async def test_login_in_flight_cannot_bring_back_a_session_revoked_meanwhile(
+    store_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    loaded, proceed = asyncio.Event(), asyncio.Event()
+    app = slow_app(store_url, loaded, proceed)
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+        cookie = (await client.get("/start")).cookies["session"]
+        session_id = id_in(cookie)
+        client.cookies.clear()
+        login = asyncio.create_task(client.get("/slow-login", headers=with_cookie(cookie)))
+        await loaded.wait()
+        store = store_for(store_url)
+        assert await store.revoke(session_id)
+        await store.aclose()
+        proceed.set()
+        response = await login
+
+    # The login's move to a new ID found the old session gone: its successor is undone.
+    assert response.status_code == 200
+    assert session_cookie(response) is None
+    assert redis_client.keys("cookie-session:session:*") == []
+    assert redis_client.zrange(index_key("alice"), 0, -1) == []
     [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert "the changes were not saved" in warning.getMessage()
 
