@@ -328,6 +328,11 @@ def test_every_bad_field_is_reported_in_one_error() -> None:
         user_key=5,
         anonymous_max_age=0,
         store_max_bytes=0,
+        max_lifetime=0,
+        csrf="perhaps",
+        csrf_header="x csrf",
+        csrf_field="",
+        csrf_exempt=["hooks"],
     )
 
     assert sorted(fields_named(error)) == sorted(SessionConfig.model_fields)
@@ -532,6 +537,11 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "SESSION_STORE_URL": "rediss://cache.internal:6380/2",
         "SESSION_STORE_PREFIX": "app:",
         "SESSION_USER_KEY": "user_id",
+        "SESSION_MAX_LIFETIME": "86400",
+        "SESSION_CSRF": "on",
+        "SESSION_CSRF_HEADER": "X-XSRF-Token",
+        "SESSION_CSRF_FIELD": "_token",
+        "SESSION_CSRF_EXEMPT": '["/hooks/", "/api/public/"]',
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -556,6 +566,11 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "user_key": "user_id",
         "anonymous_max_age": None,
         "store_max_bytes": 1048576,
+        "max_lifetime": 86400,
+        "csrf": True,
+        "csrf_header": "x-xsrf-token",
+        "csrf_field": "_token",
+        "csrf_exempt": ("/hooks/", "/api/public/"),
     }
 
 
@@ -579,6 +594,11 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ("user_key", "SESSION_USER_KEY"),
         ("anonymous_max_age", "SESSION_ANONYMOUS_MAX_AGE"),
         ("store_max_bytes", "SESSION_STORE_MAX_BYTES"),
+        ("max_lifetime", "SESSION_MAX_LIFETIME"),
+        ("csrf", "SESSION_CSRF"),
+        ("csrf_header", "SESSION_CSRF_HEADER"),
+        ("csrf_field", "SESSION_CSRF_FIELD"),
+        ("csrf_exempt", "SESSION_CSRF_EXEMPT"),
     ],
 )
 def test_each_setting_has_its_variable(field: str, variable: str) -> None:
@@ -650,6 +670,11 @@ def test_load_reports_where_each_setting_came_from(deployment: Deployment) -> No
         "user_key": "default",
         "anonymous_max_age": "default",
         "store_max_bytes": "default",
+        "max_lifetime": "default",
+        "csrf": "default",
+        "csrf_header": "default",
+        "csrf_field": "default",
+        "csrf_exempt": "default",
     }
     assert (loaded.config.max_age, loaded.config.path, loaded.config.same_site) == (
         60,

@@ -297,6 +297,11 @@ WRONG_SETTINGS: list[dict[str, object] | None] = [
     {"partitioned": True},
     {"session_cookie": "__Secure-session"},
     {"session_cookie": "__Host-session", "path": "/app"},
+    {"max_lifetime": 0},
+    {"csrf_header": "x csrf"},
+    {"csrf_field": ""},
+    {"csrf_exempt": ["hooks"]},
+    {"csrf_exempt": "[not json"},
 ]
 """Wrong settings, each given with the secret above unless it sets the secret itself."""
 WITHOUT_PACKAGE: dict[str, dict[str, object]] = {

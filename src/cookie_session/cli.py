@@ -56,7 +56,9 @@ MAX_SECRET_BYTES: Final = 1024
 # ``published_secret`` matches these whole, and any secret containing one of the placeholder
 # phrases (``change-me-to-something-long``), in any letter case.
 # Settings in seconds, shown with what a person reads ("3600 seconds (1 hour)").
-_DURATION_FIELDS: Final = frozenset({"max_age", "refresh_after", "anonymous_max_age"})
+_DURATION_FIELDS: Final = frozenset(
+    {"max_age", "refresh_after", "anonymous_max_age", "max_lifetime"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

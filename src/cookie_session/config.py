@@ -103,6 +103,11 @@ class _OptionalFields(TypedDict, total=False):
     user_key: str | None
     anonymous_max_age: int | None
     store_max_bytes: int
+    max_lifetime: int | None
+    csrf: bool
+    csrf_header: str
+    csrf_field: str
+    csrf_exempt: tuple[str, ...] | list[str]
 
 
 class SessionFields(_OptionalFields, total=False):
@@ -187,6 +192,46 @@ def _refuse_unreadable(expected: str) -> BeforeValidator:
         return value
 
     return BeforeValidator(refuse)
+
+
+def _json_list(value: object) -> object:
+    """A list from the environment is JSON (``["/hooks/", "/api/public/"]``); decoded here, as a
+    decoding error of pydantic-settings' would not be a ValidationError."""
+    if isinstance(value, str):
+        if not value.strip():
+            return ()
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            raise PydanticCustomError(
+                "json_list", 'must be a JSON list of strings, such as ["/hooks/"]'
+            ) from None
+    return value
+
+
+def _check_exempt_prefixes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    for prefix in prefixes:
+        if not prefix.startswith("/"):
+            raise PydanticCustomError(
+                "csrf_exempt",
+                "each prefix must be a path starting with '/', got '{prefix}'",
+                {"prefix": prefix},
+            )
+    return prefixes
+
+
+def _check_header_name(name: str) -> str:
+    if not name or not _COOKIE_NAME.fullmatch(name):
+        raise PydanticCustomError(
+            "header_name", "must be an HTTP header name: letters, digits and !#$%&'*+-.^_`|~"
+        )
+    return name
+
+
+def _check_form_field(name: str) -> str:
+    if not name:
+        raise PydanticCustomError("form_field", "must not be empty")
+    return name
 
 
 def _none_words_to_none(value: object) -> object:
@@ -429,6 +474,36 @@ class SessionConfig(BaseSettings):
         default=1024 * 1024,
         description="Store only: the largest session the store accepts (its JSON, all keys); a "
         "bigger one is a SessionTooLarge error and nothing is written.",
+    )
+    max_lifetime: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_AGE_LIMIT)] | None,
+        BeforeValidator(_none_words_to_none),
+        BeforeValidator(_reject_bool),
+    ] = Field(
+        default=None,
+        description="Absolute lifetime: a session that started longer ago than this many seconds "
+        "is ended on its next request, whatever refresh_after and activity did; None for none.",
+    )
+    csrf: bool = Field(
+        default=False,
+        description="Refuse unsafe requests (not GET, HEAD, OPTIONS, TRACE) that do not carry "
+        "the session's CSRF token, with a 403.",
+    )
+    csrf_header: Annotated[str, AfterValidator(_check_header_name), BeforeValidator(_lower)] = (
+        Field(default="x-csrf-token", description="The header that carries the CSRF token.")
+    )
+    csrf_field: Annotated[str, AfterValidator(_check_form_field)] = Field(
+        default="csrf_token", description="The form field that carries the CSRF token."
+    )
+    csrf_exempt: Annotated[
+        tuple[str, ...],
+        NoDecode,
+        AfterValidator(_check_exempt_prefixes),
+        BeforeValidator(_json_list),
+    ] = Field(
+        default=(),
+        description="Path prefixes whose requests are not checked for a CSRF token (webhooks); "
+        "each starts with '/'.",
     )
 
     if TYPE_CHECKING:

@@ -249,6 +249,15 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
         st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
     ),
     "store_max_bytes": st.integers(-10, 600_000_000).map(str),
+    "max_lifetime": st.one_of(
+        st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
+    ),
+    "csrf": st.sampled_from(["true", "0", "yes", "off"]),
+    "csrf_header": st.from_regex(r"[A-Za-z0-9_-]{0,12}", fullmatch=True),
+    "csrf_field": st.text(_env_characters, max_size=10),
+    "csrf_exempt": st.lists(st.from_regex(r"/?[a-z/]{0,8}", fullmatch=True), max_size=3).map(
+        json.dumps
+    ),
 }
 assert set(_plausible) == set(VARIABLES), "every variable needs a plausible value"
 environments = st.fixed_dictionaries(
