@@ -14,10 +14,12 @@ changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from cookie_session._audit import Auditor
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
-from cookie_session.session import Session, storable
+from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session, configured_class, storable
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 if TYPE_CHECKING:
@@ -29,10 +31,19 @@ __all__ = ["CookieFlow", "CookieOpened"]
 class CookieOpened:
     """What :meth:`CookieFlow.open` found for a request, which :meth:`CookieFlow.save` needs."""
 
-    __slots__ = ("incoming", "resend", "session")
+    __slots__ = ("ended", "incoming", "resend", "session")
 
-    def __init__(self, session: Session, incoming: VerifiedCookie | None, resend: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        incoming: VerifiedCookie | None,
+        resend: bool,
+        *,
+        ended: bool = False,
+    ) -> None:
         self.session = session
+        self.ended = ended
+        """Whether the session's ``max_lifetime`` was over: it is empty, its cookie deleted."""
         self.incoming = incoming
         """The cookie the request brought, as verified; ``None`` when none verified."""
         self.resend = resend
@@ -42,24 +53,29 @@ class CookieOpened:
 class CookieFlow:
     """Reads each request's session from its cookie and sends it back when it must."""
 
-    __slots__ = ("app", "cookie")
+    __slots__ = ("_audit", "_session_class", "app", "cookie")
 
     def __init__(self, app: ASGIApp, cookie: SessionCookie) -> None:
         self.app = app
         self.cookie = cookie
+        self._session_class = configured_class(Session, cookie.config.max_age)
+        self._audit = Auditor(cookie.config.secret_key.get_secret_value())
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
         cookie = self.cookie
         incoming = cookie.read(scope)
+        ended = False
         if incoming is None:
-            session = Session()
+            session = self._session_class()
             resend = False
         else:
-            session = Session(incoming.data)
+            session = self._session_class(incoming.data)
             # Only a cookie of another key or format, or a refresh_after setting, can need it.
             resend = bool(
                 incoming.key_index or incoming.other_format or cookie.refresh_after is not None
             ) and cookie.must_resend(incoming)
+            if cookie.max_lifetime is not None and self._ended(scope, incoming):
+                session, resend, ended = self._session_class(), True, True
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
@@ -81,21 +97,35 @@ class CookieFlow:
                             self.add_cookie_headers(message, session, incoming, resend=False)
                 else:
                     self.add_cookie_headers(
-                        message, current, incoming, replaced=current is not session, resend=resend
+                        message,
+                        current,
+                        incoming,
+                        replaced=current is not session,
+                        resend=resend,
+                        fresh=ended,
                     )
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def open(self, scope: Scope, session_class: type[Session] = Session) -> CookieOpened:
+    async def open(self, scope: Scope, session_class: type[Session] | None = None) -> CookieOpened:
         """The request's session (a ``session_class``): that of its first session cookie that
-        verifies, or an empty one."""
+        verifies, or an empty one (also when its ``max_lifetime`` is over)."""
+        make = session_class or self._session_class
         incoming = self.cookie.read(scope)
         if incoming is None:
-            return CookieOpened(session_class(), None, False)
-        return CookieOpened(
-            session_class(incoming.data), incoming, self.cookie.must_resend(incoming)
-        )
+            return CookieOpened(make(), None, False)
+        if self.cookie.max_lifetime is not None and self._ended(scope, incoming):
+            return CookieOpened(make(), incoming, True, ended=True)
+        return CookieOpened(make(incoming.data), incoming, self.cookie.must_resend(incoming))
+
+    def _ended(self, scope: Scope, incoming: VerifiedCookie) -> bool:
+        """Whether the session's ``max_lifetime`` is over (an audit line says so)."""
+        if not self.cookie.lifetime_ended(incoming, incoming.data.get(STARTED_KEY)):
+            return False
+        candidates = self.cookie.candidates(scope) or [b""]
+        self._audit.log("ended", _signature(candidates[0].decode("latin-1")), reason="max_lifetime")
+        return True
 
     async def save(self, message: Message, current: object, opened: CookieOpened) -> None:
         """Add Vary and Set-Cookie to ``message`` for what the application left as its session
@@ -106,6 +136,7 @@ class CookieFlow:
             opened.incoming,
             replaced=current is not opened.session,
             resend=opened.resend,
+            fresh=opened.ended,
         )
 
     def add_cookie_headers(
@@ -116,6 +147,7 @@ class CookieFlow:
         *,
         replaced: bool = False,
         resend: bool | None = None,
+        fresh: bool = False,
     ) -> None:
         """Add Vary and Set-Cookie to a response start, as the session's use requires.
 
@@ -123,7 +155,8 @@ class CookieFlow:
         path put there or, when ``replaced``, whatever took its place (a new mapping, a model,
         ``None``...), which is what the browser gets. ``incoming`` is the cookie the request
         brought, as verified; ``resend``, whether it must be sent again even if unchanged, is
-        worked out from it unless the caller already knows.
+        worked out from it unless the caller already knows. ``fresh``: the session started
+        afresh on this request (its ``max_lifetime`` was over), whatever the cookie says.
 
         Raises :class:`~cookie_session.SessionTooLarge` when the cookie would not fit, and
         :class:`TypeError` naming the key when a value cannot be stored.
@@ -145,6 +178,9 @@ class CookieFlow:
             if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
         data = storable(current)
+        if data and (cookie.max_lifetime is not None or MAX_AGE_KEY in data):
+            self._add_lifetime_headers(message, current, data, incoming, resend, fresh)
+            return
         json_text = cookie.codec.serialise(data)
         if incoming is not None and not resend and json_text == incoming.json_text:
             return
@@ -152,4 +188,44 @@ class CookieFlow:
             if incoming is not None:
                 cookie.delete(message)
             return  # empty before, empty now
-        cookie.set(message, json_text)
+        value = cookie.set(message, json_text)
+        if incoming is None:
+            self._audit.log("started", _signature(value))
+
+    def _add_lifetime_headers(
+        self,
+        message: Message,
+        current: object,
+        data: Mapping[str, Any],
+        incoming: VerifiedCookie | None,
+        resend: bool,
+        fresh: bool,
+    ) -> None:
+        """The Set-Cookie of a session with a lifetime to keep: its start recorded (with
+        ``max_lifetime``), and a ``Max-Age`` that is its own (``set_max_age``) and never
+        outlives ``max_lifetime``."""
+        cookie = self.cookie
+        started: int | None = None
+        regenerated = isinstance(current, Session) and current.regenerated
+        if cookie.max_lifetime is not None:
+            recorded = data.get(STARTED_KEY)
+            if isinstance(recorded, int) and not isinstance(recorded, bool) and not regenerated:
+                started = recorded
+            elif incoming is None or fresh or regenerated:
+                started = cookie.now()  # a session starts when it is first saved
+            else:  # a cookie from before max_lifetime was set: it started when it was signed
+                started = incoming.signed_at
+            if recorded != started:
+                data = {**data, STARTED_KEY: started}
+        json_text = cookie.codec.serialise(data)
+        if incoming is not None and not resend and not fresh and json_text == incoming.json_text:
+            return
+        value = cookie.set(message, json_text, cookie.max_age_for(data, started))
+        if incoming is None or fresh or regenerated:
+            self._audit.log("regenerated" if regenerated else "started", _signature(value))
+
+
+def _signature(value: str) -> str:
+    """What identifies a cookie session in audit lines: its value's last part (the signature,
+    or the sealed bytes), never shown itself but as a keyed hash."""
+    return value.rpartition(".")[2]

@@ -25,6 +25,7 @@ turning encryption off logs nobody out.
 from __future__ import annotations
 
 import binascii
+import copy
 import hashlib
 import hmac
 import json
@@ -291,6 +292,13 @@ class SessionCodec:
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
         return int(self._clock()) - signed_at
+
+    def without_age_limit(self) -> SessionCodec:
+        """This codec with no ``max_age``: for a cookie whose session carries a lifetime of
+        its own, checked by the caller (future signing times are still refused)."""
+        unlimited = copy.copy(self)
+        unlimited.max_age = None
+        return unlimited
 
     @property
     def clock(self) -> Callable[[], float]:

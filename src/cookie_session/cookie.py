@@ -12,13 +12,19 @@ fallback keys, Set-Cookie and deletion headers are counted here, in :attr:`Sessi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, VerifiedCookie
 from cookie_session.config import SessionConfig
-from cookie_session.exceptions import CookieDecryptionFailed, CookieRejected, SessionTooLarge
+from cookie_session.exceptions import (
+    CookieDecryptionFailed,
+    CookieExpired,
+    CookieRejected,
+    SessionTooLarge,
+)
 from cookie_session.sealed import SealedCodec
+from cookie_session.session import MAX_AGE_KEY
 from cookie_session.stats import Counters
 from cookie_session.types import Message, Scope
 
@@ -38,6 +44,7 @@ MAX_CANDIDATES: Final = 4
 RESPONSE_STARTS: Final = frozenset({"http.response.start", "websocket.accept"})
 """The ASGI messages that can carry the cookie's headers."""
 _EXPIRED: Final = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+_NOT_SET: Final = object()
 _SPACE: Final = frozenset(b" \t")
 _SEMICOLON: Final = ord(";")
 _QUOTE: Final = ord('"')
@@ -92,13 +99,16 @@ class SessionCookie:
     """
 
     __slots__ = (
+        "_constant_attributes",
         "_set_cookie_prefix",
         "_suffix",
+        "_unlimited",
         "attributes",
         "codec",
         "config",
         "counters",
         "deletion",
+        "max_lifetime",
         "name",
         "refresh_after",
     )
@@ -116,9 +126,13 @@ class SessionCookie:
         constant = "; ".join(
             attribute for attribute in self.attributes if "Max-Age" not in attribute
         )
+        self._constant_attributes = constant
         self.deletion = f"{name}=; {_EXPIRED}; {constant}".encode("latin-1")
         """The Set-Cookie header that deletes the cookie."""
         self.refresh_after = config.refresh_after
+        self.max_lifetime = config.max_lifetime
+        """The absolute lifetime (``max_lifetime``), or ``None``."""
+        self._unlimited: tuple[SessionCodec | SealedCodec, SessionCodec | SealedCodec] | None = None
         self.counters = Counters(
             len(config.secret_key_fallbacks), reasons=self.codec.rejection_reasons
         )
@@ -157,11 +171,16 @@ class SessionCookie:
         if len(candidates) == 1:  # the common case, without first_verified()'s loop
             try:
                 incoming = self.codec.verify(candidates[0])
+                if MAX_AGE_KEY in incoming.data:  # a lifetime of its own: set_max_age()
+                    self._check_own_max_age(incoming)
             except CookieRejected as rejection:
-                self.counters.rejected(rejection.kind)
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("session cookie rejected: %s", rejection.reason)
-                return None
+                rescued = self._rescued(candidates[0], rejection)
+                if rescued is None:
+                    self.counters.rejected(rejection.kind)
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("session cookie rejected: %s", rejection.reason)
+                    return None
+                incoming = rescued
             if incoming.key_index:
                 self.counters.accepted(incoming.key_index)
             else:
@@ -171,7 +190,7 @@ class SessionCookie:
 
     def first_verified(self, candidates: list[bytes]) -> VerifiedCookie | None:
         """The first candidate that verifies; the others before it are counted and logged."""
-        verify = self.codec.verify
+        verify = self.verify
         rejections: list[CookieRejected] | None = None  # made for the first rejection only
         for candidate in candidates:
             try:
@@ -201,7 +220,7 @@ class SessionCookie:
         reasons: list[str] = []
         for candidate in self.candidates(scope) or ():
             try:
-                cookie = self.codec.verify(candidate)
+                cookie = self.verify(candidate)
             except CookieRejected as rejection:
                 self.counters.rejected(rejection.kind)
                 reasons.append(rejection.reason)
@@ -212,6 +231,86 @@ class SessionCookie:
         if reasons and logger.isEnabledFor(logging.DEBUG):
             logger.debug("session cookie rejected: %s", "; ".join(reasons))
         return verified
+
+    def verify(self, value: bytes) -> VerifiedCookie:
+        """``codec.verify``, and the session's own lifetime (:meth:`Session.set_max_age`):
+        a cookie older than its session's own ``max_age`` is refused, one older than the
+        configuration's but within its own is accepted."""
+        try:
+            verified = self.codec.verify(value)
+            if MAX_AGE_KEY in verified.data:
+                self._check_own_max_age(verified)
+        except CookieRejected as rejection:
+            rescued = self._rescued(value, rejection)
+            if rescued is None:
+                raise
+            return rescued
+        return verified
+
+    def _check_own_max_age(self, verified: VerifiedCookie) -> None:
+        """Refuse a cookie older than its session's own lifetime."""
+        limit = verified.data[MAX_AGE_KEY]
+        if isinstance(limit, int) and not isinstance(limit, bool):
+            age = self.codec.age(verified.signed_at)
+            if age > limit:
+                raise CookieExpired(
+                    "expired: signed %d seconds ago, the session's own max_age is %d",
+                    age,
+                    limit,
+                    signed_at=verified.signed_at,
+                    age=age,
+                    payload=b"",
+                )
+
+    def _rescued(self, value: bytes, rejection: CookieRejected) -> VerifiedCookie | None:
+        """A cookie refused as older than the configuration's ``max_age`` that its session's
+        own, longer lifetime still covers ("remember me"); ``None`` for any other."""
+        if type(rejection) is not CookieExpired or not rejection.payload:
+            return None
+        codec = self.codec
+        if self._unlimited is None or self._unlimited[0] is not codec:
+            self._unlimited = (codec, codec.without_age_limit())
+        try:
+            verified = self._unlimited[1].verify(value)
+        except CookieRejected:
+            return None
+        limit = verified.data.get(MAX_AGE_KEY)
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            return None
+        return verified if codec.age(verified.signed_at) <= limit else None
+
+    def lifetime_ended(self, incoming: VerifiedCookie, started: object) -> bool:
+        """Whether the session of ``incoming`` started more than ``max_lifetime`` ago:
+        ``started`` is its recorded start (else its cookie's signing time counts)."""
+        if self.max_lifetime is None:
+            return False
+        return self.codec.age(self.start_of(incoming, started)) > self.max_lifetime
+
+    @staticmethod
+    def start_of(incoming: VerifiedCookie, started: object) -> int:
+        """When the session of ``incoming`` started: its recorded start, else (a cookie from
+        before ``max_lifetime`` was set) its signing time."""
+        if isinstance(started, int) and not isinstance(started, bool):
+            return started
+        return incoming.signed_at
+
+    def now(self) -> int:
+        """The time by the codec's clock, in whole seconds."""
+        return self.codec.age(0)
+
+    def max_age_for(self, data: Mapping[str, object], started: int | None) -> int | None:
+        """The ``Max-Age`` a cookie carrying ``data`` is sent with: the session's own lifetime
+        (else the configuration's), never more than what remains of ``max_lifetime``."""
+        own = data.get(MAX_AGE_KEY, _NOT_SET)
+        max_age: int | None
+        if own is _NOT_SET:
+            max_age = self.config.max_age
+        else:
+            max_age = own if isinstance(own, int) and not isinstance(own, bool) else None
+        if self.max_lifetime is not None and started is not None and max_age is not None:
+            remaining = self.max_lifetime - self.codec.age(started)
+            max_age = max(0, min(max_age, remaining))
+        return max_age
 
     def must_resend(self, incoming: VerifiedCookie) -> bool:
         """Whether a valid cookie is sent again even if the session is unchanged: signed with a
@@ -224,16 +323,27 @@ class SessionCookie:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def set(self, message: Message, json_text: str) -> None:
-        """Add the Set-Cookie that carries ``json_text`` (a session's JSON), signed or sealed.
+    def set(self, message: Message, json_text: str, max_age: object = _NOT_SET) -> str:
+        """Add the Set-Cookie that carries ``json_text`` (a session's JSON), signed or sealed,
+        with the configuration's ``Max-Age`` or, when given, ``max_age`` (``None``: none, a
+        browser-session cookie).
 
-        Raises :class:`SessionTooLarge` when the header's cookie would pass 4096 bytes."""
-        header = self._set_cookie_prefix + self.codec.sign(json_text) + self._suffix
+        Returns the cookie's value. Raises :class:`SessionTooLarge` when the header's cookie
+        would pass 4096 bytes."""
+        if max_age is _NOT_SET:
+            suffix = self._suffix
+        elif max_age is None:
+            suffix = "; " + self._constant_attributes
+        else:
+            suffix = f"; Max-Age={max_age}; {self._constant_attributes}"
+        value = self.codec.sign(json_text)
+        header = self._set_cookie_prefix + value + suffix
         if len(header) > MAX_COOKIE_BYTES:
             self.counters.too_large_errors += 1
             raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
         self.counters.cookies_set += 1
         append_header(message, b"set-cookie", header.encode("latin-1"))
+        return value
 
     def delete(self, message: Message) -> None:
         """Add the Set-Cookie that deletes the cookie (same Path and Domain)."""

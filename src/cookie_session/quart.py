@@ -39,7 +39,7 @@ from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.cookie import SessionCookie
 from cookie_session.exceptions import SessionStoreUnavailable
 from cookie_session.middleware import validated
-from cookie_session.session import Session
+from cookie_session.session import Session, configured_class
 from cookie_session.stats import SessionStats
 from cookie_session.types import Message, Receive, Scope, Send
 
@@ -105,6 +105,7 @@ class CookieSessionInterface(SessionInterface):
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
         """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
+        self._session_class = configured_class(QuartSession, self.config.max_age)
         self._flow: CookieFlow | StoreFlow
         if self.config.store_url is not None:
             from cookie_session._store_flow import StoreFlow
@@ -124,7 +125,7 @@ class CookieSessionInterface(SessionInterface):
         # Quart types its scope as a TypedDict; it is the ASGI scope all the same.
         scope = cast(Scope, request.scope)
         try:
-            opened = await self._flow.open(scope, QuartSession)
+            opened = await self._flow.open(scope, self._session_class)
         except SessionStoreUnavailable:
             unavailable = QuartSession()
             unavailable.unavailable = True

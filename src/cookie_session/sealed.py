@@ -30,6 +30,7 @@ cookie can be changed without the cookie being refused.
 from __future__ import annotations
 
 import binascii
+import copy
 import functools
 import os
 import time
@@ -219,6 +220,13 @@ class SealedCodec:
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
         return int(self._clock()) - signed_at
+
+    def without_age_limit(self) -> SealedCodec:
+        """This codec with no ``max_age`` (see :meth:`SessionCodec.without_age_limit`)."""
+        unlimited = copy.copy(self)
+        unlimited.max_age = None
+        unlimited._signed = self._signed.without_age_limit()
+        return unlimited
 
     def _decrypt(self, raw: bytes) -> tuple[bytes, int]:
         """The plaintext, and the index of the key that opened it (0: the current one)."""

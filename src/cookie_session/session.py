@@ -6,14 +6,36 @@ import sys
 from _collections_abc import dict_items, dict_keys, dict_values
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import is_dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, TypeAdapter
 
 from cookie_session.exceptions import SessionNotInstalled
 from cookie_session.types import Scope
 
-__all__ = ["HasScope", "Session", "get_session", "storable"]
+__all__ = [
+    "CSRF_SECRET_KEY",
+    "MAX_AGE_KEY",
+    "MAX_AGE_LIMIT",
+    "STARTED_KEY",
+    "HasScope",
+    "Session",
+    "get_session",
+    "storable",
+]
+
+STARTED_KEY: Final = "_cs.started"
+"""The reserved session key holding when the session started (seconds since the epoch), kept
+only when ``max_lifetime`` is set: the absolute lifetime counts from it."""
+MAX_AGE_KEY: Final = "_cs.max_age"
+"""The reserved session key holding the session's own lifetime, set by
+:meth:`Session.set_max_age` ("remember me"); absent, the configuration's ``max_age`` applies."""
+CSRF_SECRET_KEY: Final = "_cs.csrf"  # noqa: S105  # a key's name, not a secret
+"""The reserved session key holding the secret behind the session's CSRF tokens, set by the
+first :func:`cookie_session.csrf_token` call (see :mod:`cookie_session.csrf`)."""
+MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
+"""Browsers cap a cookie's lifetime at 400 days."""
+_UNSET: Final = object()
 
 # Values a caller cannot change in place: handing one out cannot change the session.
 _IMMUTABLE_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
@@ -40,6 +62,9 @@ class Session(dict[str, Any]):
     """Set by :meth:`regenerate`: the session starts afresh when the response starts."""
     session_id: str | None = None
     """The server-side store's ID for this session; ``None`` for sessions kept in the cookie."""
+    configured_max_age: int | None = None
+    """The configuration's ``max_age``: what :attr:`max_age` is until :meth:`set_max_age`.
+    Set on the class each request path makes its sessions of (see :func:`configured_class`)."""
 
     # Callables to run when the response starts, before the session is judged and signed.
     _before_save: list[Callable[[], None]] | None = None
@@ -84,6 +109,39 @@ class Session(dict[str, Any]):
         self._write()
         self.regenerated = True
         self.resend = True
+        dict.pop(self, STARTED_KEY, None)  # the lifetime starts again when it is saved
+        dict.pop(self, CSRF_SECRET_KEY, None)  # and tokens handed out before are void
+
+    def set_max_age(self, seconds: int | None) -> None:
+        """Give this session its own lifetime instead of the configuration's ``max_age``
+        ("remember me" for 30 days, or ``None``: a cookie that ends when the browser closes,
+        the server still applying the configured ``max_age``). Kept across later requests;
+        the cookie's ``Max-Age``, the server's age check and, with a store, the data's expiry
+        follow it. The cookie is sent on this response.
+
+        Raises :class:`TypeError` for a bool or a non-int, :class:`ValueError` outside
+        1 .. 34560000 (400 days, the browsers' cap).
+        """
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, int):
+                raise TypeError(
+                    f"set_max_age takes whole seconds or None, not {type(seconds).__name__}"
+                )
+            if not 1 <= seconds <= MAX_AGE_LIMIT:
+                raise ValueError(
+                    f"set_max_age takes 1 to {MAX_AGE_LIMIT} seconds (400 days, the browsers' "
+                    f"cap), got {seconds}"
+                )
+        self[MAX_AGE_KEY] = seconds
+        self.resend = True
+
+    @property
+    def max_age(self) -> int | None:
+        """The lifetime in force: :meth:`set_max_age`'s, else the configuration's."""
+        value = dict.get(self, MAX_AGE_KEY, _UNSET)
+        if value is _UNSET:
+            return self.configured_max_age
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def _expose_all(self) -> None:
         self.accessed = True
@@ -257,3 +315,11 @@ def _is_litestar_empty(value: object) -> bool:
     """Litestar's ``Empty`` sentinel, recognised without importing Litestar."""
     empty_module = sys.modules.get("litestar.types.empty")
     return empty_module is not None and value is getattr(empty_module, "Empty", None)
+
+
+def configured_class(base: type[Session], max_age: int | None) -> type[Session]:
+    """A subclass of ``base`` whose sessions know the configuration's ``max_age``: made once
+    per request path, so that no request pays for telling each session."""
+    return type(
+        base.__name__, (base,), {"configured_max_age": max_age, "__module__": base.__module__}
+    )

@@ -1,0 +1,298 @@
+"""Session lifetimes in cookie modes (signed and encrypted), on a clock the tests move:
+``max_lifetime`` (absolute, whatever refresh_after and activity do), ``set_max_age`` (a lifetime
+of the session's own, "remember me"), ``regenerate()`` (a fresh start), and the audit lines."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from conftest import SECRET
+from cookie_session import SealedCodec, SessionCodec, SessionMiddleware, get_session
+from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session
+
+START = 1_800_000_000
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(START)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def show(request: Request) -> Response:
+    session = get_session(request)
+    return JSONResponse({"data": dict(session), "max_age": session.max_age})
+
+
+async def write(request: Request) -> Response:
+    request.session["n"] = request.session.get("n", 0) + 1
+    return JSONResponse(dict(request.session))
+
+
+async def untouched(request: Request) -> Response:
+    return PlainTextResponse("not looked at")
+
+
+async def remember(request: Request) -> Response:
+    days = request.query_params.get("days")
+    get_session(request).set_max_age(int(days) * DAY if days else None)
+    return PlainTextResponse("remembered")
+
+
+async def regenerate(request: Request) -> Response:
+    get_session(request).regenerate()
+    return PlainTextResponse("regenerated")
+
+
+ROUTES = [
+    Route("/", show),
+    Route("/write", write),
+    Route("/untouched", untouched),
+    Route("/remember", remember),
+    Route("/regenerate", regenerate),
+]
+
+
+class Site:
+    """A site on a clock the test moves, signed or encrypted."""
+
+    def __init__(self, *, encrypt: bool = False, **fields: Any) -> None:
+        self.clock = Clock()
+        fields = {"secret_key": SECRET, "max_age": DAY, "encrypt": encrypt} | fields
+        self.middleware = SessionMiddleware(Starlette(routes=ROUTES), **fields)
+        config = self.middleware.config
+        if encrypt:
+            self.middleware.codec = SealedCodec([SECRET], max_age=config.max_age, clock=self.clock)
+            self.reader: SessionCodec | SealedCodec = SealedCodec(
+                [SECRET], max_age=None, clock=self.clock
+            )
+        else:
+            self.middleware.codec = SessionCodec([SECRET], max_age=config.max_age, clock=self.clock)
+            self.reader = SessionCodec([SECRET], max_age=None, clock=self.clock)
+        self.client = TestClient(self.middleware)
+
+    def later(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    def data(self) -> dict[str, Any]:
+        return self.reader.verify(self.client.cookies["session"]).data
+
+    def max_age_sent(self, path: str) -> str | None:
+        """The Max-Age attribute of the response's session cookie ("" when none)."""
+        [header] = self.client.get(path).headers.get_list("set-cookie")
+        for attribute in header.split("; ")[1:]:
+            name, _, value = attribute.partition("=")
+            if name == "Max-Age":
+                return value
+        return ""
+
+
+MODES = [pytest.param(False, id="signed"), pytest.param(True, id="encrypted")]
+
+
+# -- max_lifetime ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_a_session_ends_at_max_lifetime_whatever_refresh_after_did(encrypt: bool) -> None:
+    site = Site(encrypt=encrypt, max_lifetime=3 * HOUR, refresh_after=60)
+    site.client.get("/write")
+    for _ in range(5):  # active every half hour: rolling expiry alone would never end it
+        site.later(HOUR / 2)
+        assert site.client.get("/").json()["data"]["n"] == 1
+
+    site.later(HOUR / 2 + 1)
+    response = site.client.get("/")
+
+    assert response.json()["data"] == {}
+    [deletion] = response.headers.get_list("set-cookie")
+    assert deletion.startswith("session=; Max-Age=0;")
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_the_session_records_when_it_started(encrypt: bool) -> None:
+    site = Site(encrypt=encrypt, max_lifetime=HOUR)
+
+    site.client.get("/write")
+
+    assert site.data() == {"n": 1, STARTED_KEY: START}
+
+
+def test_without_max_lifetime_no_start_is_recorded() -> None:
+    site = Site()
+
+    site.client.get("/write")
+
+    assert site.data() == {"n": 1}
+
+
+def test_the_cookie_never_outlives_what_remains_of_the_lifetime() -> None:
+    site = Site(max_age=DAY, max_lifetime=2 * HOUR)
+    assert site.max_age_sent("/write") == str(2 * HOUR)  # less than max_age from the start
+
+    site.later(HOUR + 1800)
+
+    assert site.max_age_sent("/write") == "1800"
+
+
+def test_a_cookie_from_before_max_lifetime_counts_from_its_signing_time() -> None:
+    site = Site()
+    site.client.get("/write")
+    old_cookie = site.client.cookies["session"]
+    site.later(2 * HOUR)
+    later = Site(max_lifetime=HOUR)
+    later.clock.now = site.clock.now
+    later.client.cookies.set("session", old_cookie)
+
+    assert later.client.get("/").json()["data"] == {}
+
+
+def test_an_ended_session_written_again_starts_a_new_lifetime() -> None:
+    site = Site(max_lifetime=HOUR)
+    site.client.get("/write")
+    site.later(HOUR + 1)
+
+    written = site.client.get("/write")
+
+    assert written.json() == {"n": 1}
+    assert site.data()[STARTED_KEY] == START + HOUR + 1
+
+
+def test_regenerate_restarts_the_lifetime() -> None:
+    site = Site(max_lifetime=HOUR)
+    site.client.get("/write")
+    site.later(HOUR - 10)
+
+    site.client.get("/regenerate")
+    site.later(30)
+
+    assert site.client.get("/").json()["data"]["n"] == 1  # would have ended without it
+    assert site.data()[STARTED_KEY] == START + HOUR - 10
+
+
+def test_regenerate_without_max_lifetime_sends_the_cookie_afresh() -> None:
+    site = Site()
+    site.client.get("/write")
+    site.later(10)
+
+    response = site.client.get("/regenerate")
+
+    assert response.headers.get_list("set-cookie")
+    assert site.reader.verify(site.client.cookies["session"]).signed_at == START + 10
+
+
+# -- set_max_age ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_remember_me_outlives_the_configured_max_age(encrypt: bool) -> None:
+    site = Site(encrypt=encrypt, max_age=DAY)
+    site.client.get("/write")
+
+    assert site.max_age_sent("/remember?days=30") == str(30 * DAY)
+    site.later(10 * DAY)  # far past max_age: the session's own lifetime applies
+
+    shown = site.client.get("/").json()
+    assert shown == {"data": {"n": 1, MAX_AGE_KEY: 30 * DAY}, "max_age": 30 * DAY}
+
+
+def test_the_session_s_own_lifetime_is_enforced_by_the_server() -> None:
+    site = Site(max_age=30 * DAY)
+    site.client.get("/write")
+    site.client.get("/remember?days=1")  # shorter than the configured 30 days
+
+    site.later(DAY + 1)
+
+    assert site.client.get("/").json()["data"] == {}
+
+
+def test_set_max_age_is_kept_across_requests() -> None:
+    site = Site(max_age=DAY)
+    site.client.get("/remember?days=30")
+
+    assert site.max_age_sent("/write") == str(30 * DAY)
+
+
+def test_set_max_age_none_is_a_browser_session_cookie_the_server_still_ages() -> None:
+    site = Site(max_age=DAY)
+    site.client.get("/write")
+
+    assert site.max_age_sent("/remember") == ""
+    assert site.client.get("/").json()["max_age"] is None
+    site.later(DAY + 1)
+    assert site.client.get("/").json()["data"] == {}  # the configured max_age still applies
+
+
+def test_max_age_reads_the_configured_value_until_set() -> None:
+    site = Site(max_age=DAY)
+
+    assert site.client.get("/").json()["max_age"] == DAY
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (True, TypeError),
+        (1.5, TypeError),
+        ("3600", TypeError),
+        (0, ValueError),
+        (400 * DAY + 1, ValueError),
+    ],
+)
+def test_set_max_age_refuses_what_is_no_lifetime(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Session().set_max_age(value)  # type: ignore[arg-type]  # wrong values on purpose
+
+
+def test_a_remembered_session_still_ends_at_max_lifetime() -> None:
+    site = Site(max_age=DAY, max_lifetime=2 * DAY)
+    site.client.get("/write")
+    assert site.max_age_sent("/remember?days=30") == str(2 * DAY)
+
+    site.later(2 * DAY + 1)
+
+    assert site.client.get("/").json()["data"] == {}
+
+
+# -- audit lines -------------------------------------------------------------------------------
+
+
+def audit_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "cookie_session.audit"]
+
+
+def test_audit_lines_name_each_event_and_never_the_cookie_or_data(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    site = Site(max_lifetime=HOUR)
+    with caplog.at_level(logging.INFO, logger="cookie_session.audit"):
+        site.client.get("/write")
+        cookie = site.client.cookies["session"]
+        site.client.get("/regenerate")
+        site.later(HOUR + 1)
+        site.client.get("/")
+
+    lines = audit_lines(caplog)
+    assert [line.split(":")[0] for line in lines] == [
+        "session started",
+        "session regenerated",
+        "session ended",
+    ]
+    assert "reason=max_lifetime" in lines[-1]
+    assert all("ref=" in line for line in lines)
+    text = "\n".join(lines)
+    assert cookie not in text
+    assert cookie.rpartition(".")[2] not in text
+    assert SECRET not in text
