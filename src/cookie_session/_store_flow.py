@@ -18,10 +18,11 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from cookie_session._audit import Auditor
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
 from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
-from cookie_session.session import Session, storable
+from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session, configured_class, storable
 from cookie_session.store import RedisSessionStore, WriteOutcome, is_session_id, user_of_field
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
@@ -39,12 +40,25 @@ ID_FIELD: Final = "sid"
 class StoreOpened:
     """What :meth:`StoreFlow.open` found for a request, which :meth:`StoreFlow.save` needs."""
 
-    __slots__ = ("loaded", "resend", "session", "session_id")
+    __slots__ = ("ended", "loaded", "resend", "session", "session_id", "signed_at")
 
     def __init__(
-        self, session: Session, session_id: str | None, loaded: dict[str, str], resend: bool
+        self,
+        session: Session,
+        session_id: str | None,
+        loaded: dict[str, str],
+        resend: bool,
+        *,
+        signed_at: int | None = None,
+        ended: bool = False,
     ) -> None:
         self.session = session
+        self.signed_at = signed_at
+        """When the request's session cookie was signed (a session from before
+        ``max_lifetime`` was set counts from it)."""
+        self.ended = ended
+        """Whether the session's ``max_lifetime`` was over: its data is deleted, and so is
+        its cookie when the response starts."""
         self.session_id = session_id
         """The ID Redis knows the session by; ``None`` for a session not (or no longer) saved."""
         self.loaded = loaded
@@ -62,7 +76,7 @@ class StoreFlow:
     ASGI form, which also answers 503 itself when Redis fails.
     """
 
-    __slots__ = ("_max_bytes", "_user_key", "app", "cookie", "store")
+    __slots__ = ("_audit", "_max_bytes", "_session_class", "_user_key", "app", "cookie", "store")
 
     def __init__(
         self, app: ASGIApp, cookie: SessionCookie, store: RedisSessionStore | None = None
@@ -73,6 +87,8 @@ class StoreFlow:
         self.store = store if store is not None else RedisSessionStore.from_config(config)
         self._user_key = config.user_key
         self._max_bytes = config.store_max_bytes
+        self._session_class = configured_class(Session, config.max_age)
+        self._audit = Auditor(config.secret_key.get_secret_value())
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
         try:
@@ -91,7 +107,7 @@ class StoreFlow:
                 return  # a 503 went out instead of the application's response
             if message["type"] in RESPONSE_STARTS:
                 current = scope.get("session")
-                if current is not session or session.accessed or opened.resend:
+                if current is not session or session.accessed or opened.resend or opened.ended:
                     try:
                         await self.save(message, current, opened)
                     except SessionStoreUnavailable:
@@ -114,26 +130,52 @@ class StoreFlow:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def open(self, scope: Scope, session_class: type[Session] = Session) -> StoreOpened:
+    async def open(self, scope: Scope, session_class: type[Session] | None = None) -> StoreOpened:
         """The request's session, loaded from the store: that of the first of its session
         cookies (at most MAX_CANDIDATES) whose signed ID Redis still knows, or an empty one.
 
         So a dead cookie sent first (one planted for this site by a sibling subdomain, say)
         does not hide the live one after it. Raises SessionStoreUnavailable."""
+        make = session_class or self._session_class
         for session_id, verified in self._session_ids(scope):
             fields = await self._load(session_id)
-            if fields is not None:  # else expired or revoked: try the next
-                session = session_class(self._decode(fields))
-                session.session_id = session_id
-                return StoreOpened(session, session_id, fields, self.cookie.must_resend(verified))
-        return StoreOpened(session_class(), None, {}, False)
+            if fields is None:  # expired or revoked: try the next
+                continue
+            if self.cookie.max_lifetime is not None and self.cookie.lifetime_ended(
+                verified, _json_int(fields.get(STARTED_KEY))
+            ):
+                await self._end(session_id, fields)
+                return StoreOpened(make(), None, {}, True, ended=True)
+            session = make(self._decode(fields))
+            session.session_id = session_id
+            return StoreOpened(
+                session,
+                session_id,
+                fields,
+                self.cookie.must_resend(verified),
+                signed_at=verified.signed_at,
+            )
+        return StoreOpened(make(), None, {}, False)
+
+    async def _end(self, session_id: str, fields: Mapping[str, str]) -> None:
+        """Delete a session whose ``max_lifetime`` is over (an audit line says so)."""
+        user = user_of_field(fields.get(self._user_key)) if self._user_key is not None else None
+        try:
+            await self.store.delete(session_id, user)
+        except SessionStoreUnavailable:
+            self.cookie.counters.store_errors += 1
+            raise
+        self._audit.log("ended", session_id, user, reason="max_lifetime")
 
     def _session_ids(self, scope: Scope) -> list[tuple[str, VerifiedCookie]]:
         """The session IDs of the request's first few session cookies that verify, with their
         cookies, in order; a validly signed cookie that carries no ID is refused."""
         found: list[tuple[str, VerifiedCookie]] = []
         for verified in self.cookie.all_verified(scope):
-            session_id = verified.data.get(ID_FIELD) if len(verified.data) == 1 else None
+            data = verified.data
+            # {"sid": ID}, and the session's own lifetime when it has one (set_max_age).
+            plain = len(data) == 1 or (len(data) == 2 and MAX_AGE_KEY in data)
+            session_id = data.get(ID_FIELD) if plain else None
             if is_session_id(session_id):
                 assert isinstance(session_id, str)
                 found.append((session_id, verified))
@@ -213,11 +255,17 @@ class StoreFlow:
         user_key = self._user_key
         session_id, loaded = opened.session_id, opened.loaded
         user = user_of_field(fields.get(user_key)) if user_key is not None else None
+        own = _json_int(fields.get(MAX_AGE_KEY))  # the session's own lifetime (set_max_age)
+        browser = fields.get(MAX_AGE_KEY) == "null"  # set_max_age(None): no Max-Age
         if session_id is None:  # no session, or one Redis no longer knows: never its ID
             if not fields:
+                if opened.ended:
+                    self._delete_cookie(message)
                 return None
-            new_id = await store.create(fields, user)
-            self._set_cookie(message, new_id)
+            started = self._start(fields, fresh=True)
+            new_id = await store.create(fields, user, lifetime=own)
+            self._set_cookie(message, new_id, own, started, browser=browser)
+            self._audit.log("started", new_id, user)
             return new_id
         old_user = user_of_field(loaded.get(user_key)) if user_key is not None else None
         if not fields:
@@ -225,17 +273,21 @@ class StoreFlow:
             self._delete_cookie(message)
             return None
         if user != old_user or regenerated:
-            # Logged in, out or as someone else, or regenerate(): a new ID (fixation defence).
-            moved_id = await store.move(session_id, fields, old_user, user)
+            # Logged in, out or as someone else, or regenerate(): a new ID (fixation defence),
+            # and a new start of its lifetime.
+            started = self._start(fields, fresh=True)
+            moved_id = await store.move(session_id, fields, old_user, user, lifetime=own)
             if moved_id is None:
                 _log_gone()
                 return None
-            self._set_cookie(message, moved_id)
+            self._set_cookie(message, moved_id, own, started, browser=browser)
+            self._audit.log("moved", moved_id, user, previous=self._audit.reference(session_id))
             return moved_id
+        started = self._start(fields, fresh=False, loaded=loaded, signed_at=opened.signed_at)
         changed = {key: value for key, value in fields.items() if loaded.get(key) != value}
         removed = [key for key in loaded if key not in fields]
         if changed or removed:
-            outcome = await store.update(session_id, changed, removed, user)
+            outcome = await store.update(session_id, changed, removed, user, lifetime=own)
             if outcome is WriteOutcome.GONE:
                 _log_gone()
                 return None
@@ -244,14 +296,54 @@ class StoreFlow:
                 return None
         elif not resend:
             return session_id  # unchanged: nothing written, no cookie sent
-        elif not await store.touch(session_id, user):
+        elif not await store.touch(session_id, user, lifetime=own):
             return None  # gone meanwhile
         # Signed afresh, so the cookie lives as long as the data it points to.
-        self._set_cookie(message, session_id)
+        self._set_cookie(message, session_id, own, started, browser=browser)
         return session_id
 
-    def _set_cookie(self, message: Message, session_id: str) -> None:
-        self.cookie.set(message, self.cookie.codec.serialise({ID_FIELD: session_id}))
+    def _start(
+        self,
+        fields: dict[str, str],
+        *,
+        fresh: bool,
+        loaded: Mapping[str, str] | None = None,
+        signed_at: int | None = None,
+    ) -> int | None:
+        """With ``max_lifetime``: when the session started, recorded in ``fields`` (now for a
+        new or moved session; else as loaded, or, for a session from before the setting, when
+        its cookie was signed)."""
+        if self.cookie.max_lifetime is None:
+            return None
+        recorded = None if fresh or loaded is None else _json_int(loaded.get(STARTED_KEY))
+        started = recorded if recorded is not None else signed_at
+        if fresh or started is None:
+            started = self.cookie.now()
+        fields[STARTED_KEY] = str(started)
+        return started
+
+    def _set_cookie(
+        self,
+        message: Message,
+        session_id: str,
+        own: int | None = None,
+        started: int | None = None,
+        *,
+        browser: bool = False,
+    ) -> None:
+        """The cookie of ``session_id``: with the session's own lifetime in it (the server's
+        age check follows it) and as its ``Max-Age``, never past ``max_lifetime``; without
+        ``Max-Age`` for a ``browser`` session (``set_max_age(None)``)."""
+        carried: dict[str, object] = {ID_FIELD: session_id}
+        if own is not None:
+            carried[MAX_AGE_KEY] = own
+        json_text = self.cookie.codec.serialise(carried)
+        if browser:
+            self.cookie.set(message, json_text, None)
+        elif own is None and started is None:
+            self.cookie.set(message, json_text)
+        else:
+            self.cookie.set(message, json_text, self.cookie.max_age_for(carried, started))
 
     def _delete_cookie(self, message: Message) -> None:
         self.cookie.delete(message)
@@ -303,6 +395,13 @@ def _fields(data: Mapping[Any, Any]) -> dict[str, str]:
         except (TypeError, ValueError, RecursionError) as error:
             raise TypeError(f"session[{key!r}] cannot be stored: {error}") from error
     return fields
+
+
+def _json_int(json_text: str | None) -> int | None:
+    """A stored field's JSON text as an int, ``None`` when absent or anything else."""
+    if json_text is None or not json_text.isdigit():
+        return None
+    return int(json_text)
 
 
 def _log_gone() -> None:

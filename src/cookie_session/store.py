@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import SecretStr
 
+from cookie_session._audit import Auditor
 from cookie_session._store_connection import Command, RedisConnections, redacted_url
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ class RedisSessionStore:
         lifetime: int = DEFAULT_LIFETIME,
         user_key: str | None = None,
         anonymous_lifetime: int | None = None,
+        audit_key: str | None = None,
     ) -> None:
         self._url = url if isinstance(url, SecretStr) else SecretStr(url)
         self.prefix = prefix
@@ -202,6 +204,9 @@ class RedisSessionStore:
         self._lifetime_ms = str(lifetime * 1000)
         self._anonymous_ms = str(self.anonymous_lifetime * 1000)
         self._redis = RedisConnections(self._url, timeout=TIMEOUT_SECONDS)
+        # Audit references are keyed by the configuration's secret (from_config): without one,
+        # by a key of this process's, so they still say nothing of the IDs.
+        self._audit = Auditor(audit_key if audit_key is not None else secrets.token_hex(32))
 
     @classmethod
     def from_config(cls, config: SessionConfig) -> RedisSessionStore:
@@ -214,6 +219,7 @@ class RedisSessionStore:
             lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
             user_key=config.user_key,
             anonymous_lifetime=config.anonymous_max_age,
+            audit_key=config.secret_key.get_secret_value(),
         )
 
     def __repr__(self) -> str:
@@ -249,17 +255,22 @@ class RedisSessionStore:
         except AttributeError:
             return {_text(name): _text(value) for name, value in pairs}
 
-    async def create(self, fields: Mapping[str, str], user: str | None) -> str:
-        """Save a new session under a new ID, indexed under ``user``; return the ID."""
+    async def create(
+        self, fields: Mapping[str, str], user: str | None, *, lifetime: int | None = None
+    ) -> str:
+        """Save a new session under a new ID, indexed under ``user``; return the ID.
+
+        ``lifetime`` (seconds) is the session's own (``set_max_age``), else the store's for a
+        signed-in or an anonymous session."""
         session_id = new_session_id()
         key = self.session_key(session_id)
-        args = self._write_args(fields, (), create=True, user=user)
+        args = self._write_args(fields, (), create=True, user=user, lifetime=lifetime)
         if user is None:  # one command: sent on its own, as EVALSHA
             await self._redis.run("save", self._write_alone(key, args))
             return session_id
         # The index first, in the same round trip: a session of a user is never written unless
         # the user's index holds its ID at that moment (what revoke_user reads).
-        commands = [self._index(user, session_id), ("EVAL", _WRITE, 1, key, *args)]
+        commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
         await self._pipeline("save", commands)
         return session_id
 
@@ -269,14 +280,16 @@ class RedisSessionStore:
         changed: Mapping[str, str],
         removed: Collection[str],
         user: str | None,
+        *,
+        lifetime: int | None = None,
     ) -> WriteOutcome:
         """Write the changed fields and delete the removed ones of an existing session, and
         restart its lifetime; nothing is written if the session is gone."""
-        args = self._write_args(changed, removed, create=False, user=user)
+        args = self._write_args(changed, removed, create=False, user=user, lifetime=lifetime)
         key = self.session_key(session_id)
         if user is None:  # on every request that changes a session: one command
             return _OUTCOMES[await self._redis.run("save", self._write_alone(key, args))]
-        commands = [self._index(user, session_id), ("EVAL", _WRITE, 1, key, *args)]
+        commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
         replies = await self._pipeline("save", commands)
         return _OUTCOMES[int(replies[-1])]
 
@@ -286,6 +299,8 @@ class RedisSessionStore:
         fields: Mapping[str, str],
         old_user: str | None,
         new_user: str | None,
+        *,
+        lifetime: int | None = None,
     ) -> str | None:
         """Save the session under a new ID and delete the old one (a login, a logout, a
         :meth:`~cookie_session.Session.regenerate`: the defence against session fixation);
@@ -295,8 +310,8 @@ class RedisSessionStore:
         new_key = self.session_key(new_id)
         commands: list[Command] = []
         if new_user is not None:
-            commands.append(self._index(new_user, new_id))
-        args = self._write_args(fields, (), create=True, user=new_user)
+            commands.append(self._index(new_user, new_id, lifetime))
+        args = self._write_args(fields, (), create=True, user=new_user, lifetime=lifetime)
         commands += [("EVAL", _WRITE, 1, new_key, *args), ("DEL", self.session_key(session_id))]
         if old_user is not None:
             commands.append(("ZREM", self.user_index_key(old_user), session_id))
@@ -317,13 +332,14 @@ class RedisSessionStore:
             commands.append(("ZREM", self.user_index_key(user), session_id))
         await self._pipeline("save", commands)
 
-    async def touch(self, session_id: str, user: str | None) -> bool:
+    async def touch(
+        self, session_id: str, user: str | None, *, lifetime: int | None = None
+    ) -> bool:
         """Restart a session's lifetime (rolling expiry); ``False`` if it is gone."""
-        lifetime = self._lifetime_ms if user is not None else self._anonymous_ms
         commands: list[Command] = []
         if user is not None:
-            commands.append(self._index(user, session_id))
-        commands.append(("PEXPIRE", self.session_key(session_id), lifetime))
+            commands.append(self._index(user, session_id, lifetime))
+        commands.append(("PEXPIRE", self.session_key(session_id), self._ms(user, lifetime)))
         replies = await self._pipeline("save", commands)
         return bool(replies[-1])
 
@@ -336,6 +352,8 @@ class RedisSessionStore:
         key = self.session_key(session_id)
         if self.user_key is None:
             deleted = await self._redis.run("revoke", self._redis.command("DEL", key))
+            if deleted:
+                self._audit.log("revoked", session_id)
             return bool(deleted)
         user_field, deleted = await self._pipeline(
             "revoke", [("HGET", key, self.user_key), ("DEL", key)]
@@ -343,6 +361,8 @@ class RedisSessionStore:
         user = user_of_field(_text(user_field) if user_field else None)
         if user is not None:
             await self._pipeline("revoke", [("ZREM", self.user_index_key(user), session_id)])
+        if deleted:
+            self._audit.log("revoked", session_id, user)
         return bool(deleted)
 
     async def revoke_user(self, user: str | int) -> int:
@@ -367,6 +387,9 @@ class RedisSessionStore:
         deleted = [session_id for session_id, reply in zip(ids, replies, strict=True) if reply]
         if deleted:
             await self._pipeline("revoke", [("ZREM", index, *deleted)])
+        name = self._user_name(user)
+        for session_id in deleted:
+            self._audit.log("revoked", session_id, name, by="revoke_user")
         return len(deleted)
 
     async def user_sessions(self, user: str | int) -> list[str]:
@@ -414,17 +437,24 @@ class RedisSessionStore:
         *,
         create: bool,
         user: str | None,
+        lifetime: int | None = None,
     ) -> list[str | int]:
         """The arguments of the _WRITE script after its one key."""
-        lifetime = self._lifetime_ms if user is not None else self._anonymous_ms
-        args: list[str | int] = ["1" if create else "0", lifetime, len(changed)]
+        args: list[str | int] = ["1" if create else "0", self._ms(user, lifetime), len(changed)]
         for field in changed.items():
             args += field
         args += removed
         return args
 
-    def _index(self, user: str, session_id: str) -> Command:
-        return ("EVAL", _INDEX, 1, self.user_index_key(user), session_id, self._lifetime_ms)
+    def _index(self, user: str, session_id: str, lifetime: int | None = None) -> Command:
+        ms = self._lifetime_ms if lifetime is None else str(lifetime * 1000)
+        return ("EVAL", _INDEX, 1, self.user_index_key(user), session_id, ms)
+
+    def _ms(self, user: str | None, lifetime: int | None) -> str:
+        """A write's lifetime in ms: the session's own, else a signed-in or anonymous one's."""
+        if lifetime is not None:
+            return str(lifetime * 1000)
+        return self._lifetime_ms if user is not None else self._anonymous_ms
 
     async def _write_alone(self, key: str, args: list[str | int]) -> int:
         """The _WRITE script as a command on its own: EVALSHA, so its text is not sent each
