@@ -15,6 +15,7 @@ from cookie_session.exceptions import (
     SessionStoreUnavailable,
     SessionTooLarge,
 )
+from cookie_session.flash import Flash, flash, peek_flashes, pop_flashes
 from cookie_session.middleware import SessionFields, SessionMiddleware, SharedSessions
 from cookie_session.sealed import SealedCodec
 from cookie_session.session import Session, get_session
@@ -29,6 +30,7 @@ __all__ = [
     "CookieRejected",
     "CookieSignatureInvalid",
     "CookieTooLarge",
+    "Flash",
     "RedisSessionStore",
     "SealedCodec",
     "Session",
@@ -44,5 +46,8 @@ __all__ = [
     "SessionTooLarge",
     "SharedSessions",
     "TypedSession",
+    "flash",
     "get_session",
+    "peek_flashes",
+    "pop_flashes",
 ]

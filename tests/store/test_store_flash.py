@@ -1,0 +1,147 @@
+"""Flash messages with the session in Redis: writes are per top-level key, so a concurrent
+request that does not write the flashes' key cannot lose them nor bring back popped ones; one
+that does write it (a flash, a pop) writes it whole. Two interleaved requests of one browser,
+against the shared real redis-server (tests/test_flash.py has the cookie side)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from quart import Quart
+from quart import redirect as quart_redirect
+from quart import session as quart_session
+from quart.typing import ResponseReturnValue
+from starlette.testclient import TestClient
+
+from conftest import SECRET
+from cookie_session import SessionConfig, flash, pop_flashes
+from cookie_session.flash import FLASHES_KEY
+from cookie_session.quart import use_cookie_session
+from test_flash import interleave, site
+
+from .conftest import id_in, session_key
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_a_concurrent_request_that_writes_another_key_keeps_a_later_flash(
+    store_url: str,
+) -> None:
+    interleaved = await interleave("write", "flash", store_url=store_url)
+
+    assert interleaved.session_after == {
+        "user": "ada",
+        "cart": ["tea"],
+        FLASHES_KEY: [["message", "Saved"]],
+    }
+    assert interleaved.shown_after == [["message", "Saved"]]
+
+
+@pytest.mark.anyio
+async def test_a_concurrent_request_that_writes_another_key_brings_no_popped_flash_back(
+    store_url: str,
+) -> None:
+    interleaved = await interleave("write", "pop", flashed_first="Saved", store_url=store_url)
+
+    assert interleaved.meanwhile.json() == {"flashes": [["message", "Saved"]]}
+    assert interleaved.session_after == {"user": "ada", "cart": ["tea"]}
+    assert interleaved.shown_after == []
+
+
+@pytest.mark.anyio
+async def test_a_concurrent_read_only_request_loses_no_flash(store_url: str) -> None:
+    interleaved = await interleave("read", "flash", store_url=store_url)
+
+    assert "set-cookie" not in interleaved.slow.headers
+    assert interleaved.shown_after == [["message", "Saved"]]
+
+
+@pytest.mark.anyio
+async def test_a_concurrent_pop_writes_the_key_whole_and_drops_a_flash_made_meanwhile(
+    store_url: str,
+) -> None:
+    # The loss docs/flash.md admits with a store: the pop read [First], "Saved" was added,
+    # and the pop, ending last, removes the key it read.
+    interleaved = await interleave("pop", "flash", flashed_first="First", store_url=store_url)
+
+    assert interleaved.slow.json() == {"flashes": [["message", "First"]]}
+    assert interleaved.shown_after == []
+
+
+@pytest.mark.anyio
+async def test_of_two_concurrent_flashes_the_last_written_wins(store_url: str) -> None:
+    interleaved = await interleave("flash", "flash", store_url=store_url)
+
+    assert interleaved.shown_after == [["message", "Slow"]]  # "Saved" was written first
+
+
+@pytest.mark.anyio
+async def test_a_concurrent_move_to_a_new_id_drops_a_flash_made_meanwhile(store_url: str) -> None:
+    # regenerate() (and a login or logout with user_key) copies the session as its request
+    # read it to a new ID and deletes the old one, with the flash recorded meanwhile.
+    interleaved = await interleave("regenerate", "flash", store_url=store_url)
+
+    assert interleaved.session_after == {"user": "ada"}
+    assert interleaved.shown_after == []
+
+
+def test_showing_the_last_flash_leaves_no_field_in_redis(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = TestClient(site(store_url=store_url), follow_redirects=False)
+    session_id = id_in(client.post("/login").cookies["session"])
+    client.post("/save")
+    assert redis_client.hexists(session_key(session_id), FLASHES_KEY)
+
+    shown = client.get("/page")
+
+    assert shown.json() == {"flashes": [["success", "Saved"]]}
+    assert redis_client.hkeys(session_key(session_id)) == [b"user"]
+
+
+def test_a_session_that_only_held_flashes_is_deleted_once_they_are_shown(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = TestClient(site(store_url=store_url), follow_redirects=False)
+    session_id = id_in(client.post("/save").cookies["session"])
+
+    response = client.get("/page")
+
+    assert response.headers["set-cookie"].startswith("session=; Max-Age=0; ")
+    assert redis_client.exists(session_key(session_id)) == 0
+
+
+def test_a_flash_survives_a_redirect_and_shows_once(store_url: str) -> None:
+    client = TestClient(site(store_url=store_url))
+
+    shown = client.post("/save", params={"message": "Saved"})
+
+    assert [r.status_code for r in shown.history] == [303]
+    assert shown.json() == {"flashes": [["success", "Saved"]]}
+    assert client.get("/page").json() == {"flashes": []}
+
+
+@pytest.mark.anyio
+async def test_a_flash_shows_once_after_a_redirect_in_quart(store_url: str) -> None:
+    app = Quart(__name__)
+    use_cookie_session(app, SessionConfig(secret_key=SECRET, store_url=store_url))
+
+    @app.post("/save")
+    async def save() -> ResponseReturnValue:
+        flash(quart_session, "Saved", "success")
+        return quart_redirect("/page", 303)
+
+    @app.get("/page")
+    async def page() -> ResponseReturnValue:
+        return {"flashes": pop_flashes(quart_session)}
+
+    client = app.test_client()
+    shown = await client.post("/save", follow_redirects=True)
+    again = await client.get("/page")
+
+    assert await shown.get_json() == {"flashes": [["success", "Saved"]]}
+    assert await again.get_json() == {"flashes": []}
