@@ -51,6 +51,7 @@ PAGES = [
     "docs/how-it-works.md",
     "docs/index.md",
     "docs/key-rotation.md",
+    "docs/lifetimes.md",
     "docs/migrating.md",
     "docs/observability.md",
     "docs/quart.md",
@@ -64,6 +65,7 @@ GUARANTEE_LISTS = {
 GUARANTEE_TABLES = [
     "docs/encryption.md",
     "docs/how-it-works.md",
+    "docs/lifetimes.md",
     "docs/observability.md",
     "docs/typed-sessions.md",
 ]

@@ -5,6 +5,7 @@ of the session's own, "remember me"), ``regenerate()`` (a fresh start), and the 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import SECRET
-from cookie_session import SealedCodec, SessionCodec, SessionMiddleware, get_session
+from cookie_session import SealedCodec, SessionCodec, SessionConfig, SessionMiddleware, get_session
 from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session
 
 START = 1_800_000_000
@@ -70,8 +71,9 @@ class Site:
 
     def __init__(self, *, encrypt: bool = False, **fields: Any) -> None:
         self.clock = Clock()
-        fields = {"secret_key": SECRET, "max_age": DAY, "encrypt": encrypt} | fields
-        self.middleware = SessionMiddleware(Starlette(routes=ROUTES), **fields)
+        settings: dict[str, Any] = {"secret_key": SECRET, "max_age": DAY, "encrypt": encrypt}
+        config = SessionConfig.model_validate(settings | fields)
+        self.middleware = SessionMiddleware(Starlette(routes=ROUTES), config=config)
         config = self.middleware.config
         if encrypt:
             self.middleware.codec = SealedCodec([SECRET], max_age=config.max_age, clock=self.clock)
@@ -296,3 +298,25 @@ def test_audit_lines_name_each_event_and_never_the_cookie_or_data(
     assert cookie not in text
     assert cookie.rpartition(".")[2] not in text
     assert SECRET not in text
+
+
+def test_the_lifetimes_page_s_login_remembers_for_thirty_days() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "lifetimes.md").read_text("utf-8")
+    [block] = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+    namespace: dict[str, Any] = {}
+    exec(block, namespace)  # noqa: S102  # our own documentation
+    app = SessionMiddleware(
+        Starlette(routes=[Route("/login", namespace["login"], methods=["POST"])]),
+        secret_key=SECRET,
+        max_age=DAY,
+    )
+
+    with TestClient(app, follow_redirects=False) as client:
+        remembered = client.post("/login", data={"user": "ada", "remember": "1"})
+    with TestClient(app, follow_redirects=False) as client:
+        plain = client.post("/login", data={"user": "ada"})
+
+    assert f"Max-Age={30 * DAY};" in remembered.headers["set-cookie"]
+    assert f"Max-Age={DAY};" in plain.headers["set-cookie"]
