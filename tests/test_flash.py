@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import pytest
 from fastapi import FastAPI
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import SECRET
+from conftest import REFERENCE_SECRET, SECRET
 from cookie_session import (
     Flash,
     Session,
@@ -47,6 +48,8 @@ from cookie_session.testing import client_session
 from cookie_session.types import Receive, Scope, Send
 from test_docs_guarantees import guarantee_tables, uncited_table_rows
 from test_docs_security import missing_citations
+from test_examples import FRAMEWORKS_PAGE
+from test_testing_helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASH_PAGE = ROOT / "docs" / "flash.md"
@@ -529,3 +532,27 @@ def test_every_guarantee_of_the_page_cites_a_test_that_exists() -> None:
     assert guarantee_tables(text) >= 1
     assert uncited_table_rows(text) == []
     assert missing_citations(text) == []
+
+
+# -- docs/frameworks.md: the flash recipes -----------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("framework", ["Starlette", "FastAPI", "Litestar", "Bare ASGI"])
+def test_the_framework_recipes_show_a_flash_once_after_a_redirect(
+    framework: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", REFERENCE_SECRET)
+    name = "frameworks_flash_" + framework.lower().replace(" ", "_")
+    app = run_page(FRAMEWORKS_PAGE, [framework], monkeypatch, name)["app"]
+    client: httpx.Client | httpx2.Client
+    client = LitestarTestClient(app=app) if isinstance(app, Litestar) else TestClient(app)
+
+    client.post("/login", json={"user": "ada"})
+    client.post("/cart", json={"item": "tea"})
+    shown = client.post("/checkout", follow_redirects=True)
+    again = client.get("/orders")
+
+    assert [r.status_code for r in shown.history] == [303]
+    assert shown.json() == {"flashes": [["success", "Order placed"]]}
+    assert again.json() == {"flashes": []}

@@ -39,7 +39,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import cookie_session
-from conftest import OTHER_SECRET, SECRET
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
 from cookie_session import (
     SessionCodec,
     SessionConfig,
@@ -59,7 +59,7 @@ from cookie_session.testing import (
 )
 from test_docs_guarantees import guarantee_tables, uncited_table_rows
 from test_docs_security import missing_citations
-from test_examples import python_blocks_by_section
+from test_examples import FRAMEWORKS_PAGE, python_blocks_by_section
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_PAGE = ROOT / "docs" / "testing.md"
@@ -517,7 +517,7 @@ def test_the_helpers_are_not_exported_from_the_package() -> None:
     assert not hasattr(cookie_session, "set_client_session")
 
 
-# -- docs/testing.md ---------------------------------------
+# -- docs/testing.md and the recipes of docs/frameworks.md ---------------------------------------
 
 
 STORE_SECTION = "With a store"
@@ -578,3 +578,17 @@ def test_every_guarantee_of_the_page_cites_a_test_that_exists() -> None:
     assert guarantee_tables(text) >= 1
     assert uncited_table_rows(text) == []
     assert missing_citations(text) == []
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("framework", ["Starlette", "FastAPI", "Litestar", "Bare ASGI"])
+def test_the_framework_recipes_test_that_starts_signed_in_passes(
+    framework: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", REFERENCE_SECRET)
+    name = "frameworks_testing_" + framework.lower().replace(" ", "_")
+    namespace = run_page(FRAMEWORKS_PAGE, [framework], monkeypatch, name)
+    tests = section_tests(FRAMEWORKS_PAGE, framework, namespace)
+
+    assert [test.__name__ for test in tests if "signed_in" in test.__name__] != []
+    run_tests(tests)
