@@ -28,16 +28,17 @@ from starlette.websockets import WebSocket
 
 from conftest import SECRET
 from cookie_session import (
-    SessionCodec,
     SessionConfig,
     SessionMiddleware,
     SessionNotInstalled,
     TypedSession,
     get_session,
 )
+from cookie_session.testing import client_session, read_session_cookie, set_client_session
 from test_examples import load_app
 
 COOKIE = "session"
+CONFIG = SessionConfig(secret_key=SECRET)
 
 
 class Item(BaseModel):
@@ -227,7 +228,7 @@ def starlette_app(*, with_middleware: bool = True) -> Starlette:
         ]
     )
     if with_middleware:
-        app.add_middleware(SessionMiddleware, config=SessionConfig(secret_key=SECRET))
+        app.add_middleware(SessionMiddleware, config=CONFIG)
     return app
 
 
@@ -262,7 +263,7 @@ def fastapi_app() -> FastAPI:
     async def logout(request: Request, cart: Cart) -> JSONResponse:
         return log_out(request)
 
-    app.add_middleware(SessionMiddleware, config=SessionConfig(secret_key=SECRET))
+    app.add_middleware(SessionMiddleware, config=CONFIG)
     return app
 
 
@@ -279,20 +280,6 @@ def starlette_client() -> Iterator[TestClient]:
     """A client of the Starlette app, for routes that only it has."""
     with TestClient(starlette_app()) as test_client:
         yield test_client
-
-
-codec = SessionCodec([SECRET], max_age=None)
-
-
-def stored_session(client: TestClient) -> dict[str, Any]:
-    """What the client's session cookie holds."""
-    return codec.verify(client.cookies[COOKIE]).data
-
-
-def plant_session(client: TestClient, data: dict[str, Any]) -> None:
-    """Give the client a session cookie holding ``data``, as an earlier deploy signed it."""
-    # The domain the cookie jar gives the server's own cookies, so that they replace this one.
-    client.cookies.set(COOKIE, codec.encode(data), domain="testserver.local")
 
 
 def warnings_logged(client: TestClient, path: str, caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -378,7 +365,7 @@ def test_in_place_change_persists_across_requests(client: TestClient) -> None:
 
 def test_model_is_stored_as_json_under_its_key(client: TestClient) -> None:
     client.post("/items", json={"sku": "tea"})
-    assert stored_session(client) == {
+    assert client_session(client, CONFIG) == {
         "cart": {"user_id": None, "items": [{"sku": "tea", "quantity": 1}]}
     }
 
@@ -416,7 +403,7 @@ def test_plain_dict_session_works_beside_the_model(client: TestClient) -> None:
 def test_plain_dict_keys_are_stored_beside_the_models_key(client: TestClient) -> None:
     client.post("/visits")
     client.post("/items", json={"sku": "tea"})
-    assert stored_session(client) == {
+    assert client_session(client, CONFIG) == {
         "visits": 1,
         "cart": {"user_id": None, "items": [{"sku": "tea", "quantity": 1}]},
     }
@@ -466,14 +453,16 @@ def test_model_changed_before_a_websocket_is_accepted_is_saved(
     with starlette_client.websocket_connect("/ws") as websocket:
         headers: dict[bytes, bytes] = dict(websocket.extra_headers or [])
     signed = headers[b"set-cookie"].decode().removeprefix(f"{COOKIE}=").split(";")[0]
-    assert codec.verify(signed).data == {"cart": {"user_id": 7, "items": []}}
+    assert read_session_cookie(CONFIG, signed) == {"cart": {"user_id": 7, "items": []}}
 
 
 # -- schema evolution: cookies written for an older model -----------------------------------
 
 
 def test_renamed_field_drops_the_old_key_and_keeps_the_rest(client: TestClient) -> None:
-    plant_session(client, {"cart": {"user": 7, "items": [{"sku": "tea", "quantity": 1}]}})
+    set_client_session(
+        client, CONFIG, {"cart": {"user": 7, "items": [{"sku": "tea", "quantity": 1}]}}
+    )
     response = client.get("/cart")
     assert response.status_code == 200
     assert response.json() == {"user_id": None, "items": [{"sku": "tea", "quantity": 1}]}
@@ -482,13 +471,15 @@ def test_renamed_field_drops_the_old_key_and_keeps_the_rest(client: TestClient) 
 def test_renamed_field_with_its_old_name_as_validation_alias_keeps_its_value(
     starlette_client: TestClient,
 ) -> None:
-    plant_session(starlette_client, {"profile": {"name": "Ada"}})
+    set_client_session(starlette_client, CONFIG, {"profile": {"name": "Ada"}})
     assert starlette_client.get("/profile").json() == {"display_name": "Ada"}
-    assert stored_session(starlette_client) == {"profile": {"display_name": "Ada"}}
+    assert client_session(starlette_client, CONFIG) == {"profile": {"display_name": "Ada"}}
 
 
 def test_field_whose_type_changed_is_reset_and_the_others_kept(client: TestClient) -> None:
-    plant_session(client, {"cart": {"user_id": "ada", "items": [{"sku": "tea", "quantity": 1}]}})
+    set_client_session(
+        client, CONFIG, {"cart": {"user_id": "ada", "items": [{"sku": "tea", "quantity": 1}]}}
+    )
     response = client.get("/cart")
     assert response.status_code == 200
     assert response.json() == {"user_id": None, "items": [{"sku": "tea", "quantity": 1}]}
@@ -497,7 +488,7 @@ def test_field_whose_type_changed_is_reset_and_the_others_kept(client: TestClien
 def test_field_whose_type_changed_logs_a_warning_naming_it_without_the_data(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant_session(client, {"cart": {"user_id": "ada-lovelace", "items": []}})
+    set_client_session(client, CONFIG, {"cart": {"user_id": "ada-lovelace", "items": []}})
     [warning] = warnings_logged(client, "/cart", caplog)
     assert warning.endswith("reset to defaults: user_id")
     assert "ada-lovelace" not in warning
@@ -506,7 +497,7 @@ def test_field_whose_type_changed_logs_a_warning_naming_it_without_the_data(
 def test_field_reset_under_its_alias_is_named_by_the_alias_in_the_warning(
     starlette_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant_session(starlette_client, {"nickname": {"nick": 42}})
+    set_client_session(starlette_client, CONFIG, {"nickname": {"nick": 42}})
 
     [warning] = warnings_logged(starlette_client, "/nickname", caplog)
 
@@ -514,12 +505,14 @@ def test_field_reset_under_its_alias_is_named_by_the_alias_in_the_warning(
 
 
 def test_invalid_nested_value_resets_only_its_top_level_field(client: TestClient) -> None:
-    plant_session(client, {"cart": {"user_id": 3, "items": [{"sku": "tea", "quantity": "a"}]}})
+    set_client_session(
+        client, CONFIG, {"cart": {"user_id": 3, "items": [{"sku": "tea", "quantity": "a"}]}}
+    )
     assert client.get("/cart").json() == {"user_id": 3, "items": []}
 
 
 def test_extra_field_is_dropped(client: TestClient) -> None:
-    plant_session(client, {"cart": {"user_id": 3, "items": [], "coupon": "WELCOME"}})
+    set_client_session(client, CONFIG, {"cart": {"user_id": 3, "items": [], "coupon": "WELCOME"}})
     response = client.get("/cart")
     assert response.status_code == 200
     assert response.json() == {"user_id": 3, "items": []}
@@ -528,20 +521,24 @@ def test_extra_field_is_dropped(client: TestClient) -> None:
 def test_unknown_key_is_dropped_from_a_model_that_forbids_extras(
     starlette_client: TestClient,
 ) -> None:
-    plant_session(starlette_client, {"preferences": {"theme": "dark", "font": "serif"}})
+    set_client_session(
+        starlette_client, CONFIG, {"preferences": {"theme": "dark", "font": "serif"}}
+    )
     assert starlette_client.get("/preferences").json() == {"theme": "dark"}
 
 
 def test_unknown_key_is_not_named_in_the_warning(
     starlette_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant_session(starlette_client, {"preferences": {"theme": 7, "font-for-ada": "serif"}})
+    set_client_session(
+        starlette_client, CONFIG, {"preferences": {"theme": 7, "font-for-ada": "serif"}}
+    )
     [warning] = warnings_logged(starlette_client, "/preferences", caplog)
     assert warning.endswith("reset to defaults: theme")
 
 
 def test_wholly_wrong_type_starts_from_the_defaults(client: TestClient) -> None:
-    plant_session(client, {"cart": ["tea", "jam"]})
+    set_client_session(client, CONFIG, {"cart": ["tea", "jam"]})
     response = client.get("/cart")
     assert response.status_code == 200
     assert response.json() == {"user_id": None, "items": []}
@@ -550,7 +547,7 @@ def test_wholly_wrong_type_starts_from_the_defaults(client: TestClient) -> None:
 def test_wholly_wrong_type_logs_a_warning_without_the_data(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant_session(client, {"cart": "tea-and-jam"})
+    set_client_session(client, CONFIG, {"cart": "tea-and-jam"})
     [warning] = warnings_logged(client, "/cart", caplog)
     assert warning.startswith("session['cart'] (a str) no longer fits CartSession")
     assert "tea-and-jam" not in warning
@@ -559,7 +556,7 @@ def test_wholly_wrong_type_logs_a_warning_without_the_data(
 def test_data_failing_a_model_validator_starts_from_the_defaults(
     starlette_client: TestClient,
 ) -> None:
-    plant_session(starlette_client, {"range": {"low": 5, "high": 1}})
+    set_client_session(starlette_client, CONFIG, {"range": {"low": 5, "high": 1}})
     assert starlette_client.get("/range").json() == {"low": 0, "high": 10}
 
 
@@ -567,20 +564,22 @@ def test_fields_that_fit_only_with_the_reset_ones_start_from_the_defaults(
     starlette_client: TestClient,
 ) -> None:
     # "high" is reset to 10, and the "low" that was kept is above it.
-    plant_session(starlette_client, {"range": {"low": 50, "high": "top"}})
+    set_client_session(starlette_client, CONFIG, {"range": {"low": 50, "high": "top"}})
     assert starlette_client.get("/range").json() == {"low": 0, "high": 10}
 
 
 def test_repaired_data_is_stored_on_the_first_response(client: TestClient) -> None:
-    plant_session(client, {"visits": 4, "cart": {"user_id": "ada", "coupon": "WELCOME"}})
+    set_client_session(
+        client, CONFIG, {"visits": 4, "cart": {"user_id": "ada", "coupon": "WELCOME"}}
+    )
     client.get("/cart")
-    assert stored_session(client) == {"visits": 4, "cart": {"user_id": None, "items": []}}
+    assert client_session(client, CONFIG) == {"visits": 4, "cart": {"user_id": None, "items": []}}
 
 
 def test_repaired_data_logs_a_warning_only_on_the_first_request(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plant_session(client, {"cart": {"user_id": "ada"}})
+    set_client_session(client, CONFIG, {"cart": {"user_id": "ada"}})
     first = warnings_logged(client, "/cart", caplog)
     second = warnings_logged(client, "/cart", caplog)
     assert (len(first), second) == (1, [])
