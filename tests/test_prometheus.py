@@ -98,6 +98,7 @@ def test_each_counter_is_a_prometheus_counter_with_the_middlewares_count() -> No
         **counter("cookies_deleted", 1),
         **counter("too_large_errors", 1),
         **counter("store_errors", 0),
+        **counter("csrf_rejected", 0),
     }
 
 
@@ -131,6 +132,7 @@ def test_a_reason_the_stats_add_is_exported_with_its_label() -> None:
         cookies_deleted=0,
         too_large_errors=0,
         store_errors=0,
+        csrf_rejected=0,
     )
     registry = CollectorRegistry()
     registry.register(SessionStatsCollector(lambda: stats))

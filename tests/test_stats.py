@@ -71,6 +71,7 @@ ZERO: dict[str, Any] = {
     "cookies_deleted": 0,
     "too_large_errors": 0,
     "store_errors": 0,
+    "csrf_rejected": 0,
 }
 
 

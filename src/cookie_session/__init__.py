@@ -2,6 +2,7 @@
 
 from cookie_session.codec import SessionCodec
 from cookie_session.config import SessionConfig
+from cookie_session.csrf import csrf_token
 from cookie_session.exceptions import (
     CookieDecryptionFailed,
     CookieExpired,
@@ -46,6 +47,7 @@ __all__ = [
     "SessionTooLarge",
     "SharedSessions",
     "TypedSession",
+    "csrf_token",
     "flash",
     "get_session",
     "peek_flashes",

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from cookie_session._cookie_flow import CookieFlow
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.cookie import SessionCookie
+from cookie_session.csrf import CsrfCheck
 from cookie_session.stats import SessionStats
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Scope
 
@@ -67,14 +68,16 @@ class SessionMiddleware:
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
         """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
+        # With csrf=True the request path calls the check, which calls the application.
+        inner = CsrfCheck(app, self.config, self.cookie.counters) if self.config.csrf else app
         self._flow: CookieFlow | StoreFlow
         if self.config.store_url is not None:  # sessions in Redis: redis-py is imported then
             from cookie_session._store_flow import StoreFlow
 
-            self._flow = StoreFlow(app, self.cookie, shared.store if shared else None)
+            self._flow = StoreFlow(inner, self.cookie, shared.store if shared else None)
             self.store = self._flow.store
         else:
-            self._flow = CookieFlow(app, self.cookie)
+            self._flow = CookieFlow(inner, self.cookie)
         self._handle: Callable[[Scope, AnyReceive, AnySend], Awaitable[None]] = self._flow
         if self.config.https_only:  # until a request shows that the browser will drop it
             self._handle = self._warn_over_plain_http

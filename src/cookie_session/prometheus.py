@@ -89,6 +89,11 @@ class SessionStatsCollector(Collector):
         yield self._counter(
             "store_errors", "Failed calls to the server-side session store.", stats.store_errors
         )
+        yield self._counter(
+            "csrf_rejected",
+            "Unsafe requests refused (403) for a missing or invalid CSRF token.",
+            stats.csrf_rejected,
+        )
 
     def _family(self, name: str, documentation: str, *, labels: list[str]) -> CounterMetricFamily:
         return CounterMetricFamily(f"{self._namespace}_{name}", documentation, labels=labels)

@@ -44,6 +44,8 @@ class SessionStats:
     """Sessions that could not be sent because the cookie would pass 4096 bytes."""
     store_errors: int
     """Failed calls to the server-side store."""
+    csrf_rejected: int
+    """Unsafe requests refused (403) for a missing or invalid CSRF token (``csrf=True``)."""
 
 
 class Counters:
@@ -55,6 +57,7 @@ class Counters:
         "cookies_deleted",
         "cookies_rejected",
         "cookies_set",
+        "csrf_rejected",
         "fallback_key_uses",
         "store_errors",
         "too_large_errors",
@@ -68,6 +71,7 @@ class Counters:
         self.cookies_deleted = 0
         self.too_large_errors = 0
         self.store_errors = 0
+        self.csrf_rejected = 0
         self._fallback_seen = [False] * fallback_keys
 
     def rejected(self, reason: str) -> None:
@@ -95,4 +99,5 @@ class Counters:
             cookies_deleted=self.cookies_deleted,
             too_large_errors=self.too_large_errors,
             store_errors=self.store_errors,
+            csrf_rejected=self.csrf_rejected,
         )

@@ -76,6 +76,7 @@ def test_a_fresh_server_reports_every_counter_at_zero(start_server: StartServer)
         **counter("cookies_deleted", 0),
         **counter("too_large_errors", 0),
         **counter("store_errors", 0),
+        **counter("csrf_rejected", 0),
     }
 
 
@@ -107,5 +108,6 @@ def test_metrics_report_exactly_what_real_requests_did(server: Server) -> None:
         **counter("cookies_deleted", 1),
         **counter("too_large_errors", 0),
         **counter("store_errors", 0),
+        **counter("csrf_rejected", 0),
     }
     assert scrape(server) == scrape(server)  # a scrape carries no cookie and counts nothing

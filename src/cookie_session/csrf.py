@@ -1,0 +1,382 @@
+"""CSRF tokens kept in the session, and the check that refuses unsafe requests without one.
+
+The session holds one random secret under the reserved key ``"_cs.csrf"``
+(:data:`~cookie_session.session.CSRF_SECRET_KEY`), created by the first :func:`csrf_token` call,
+so sessions that never ask for a token carry no trace of the feature. A token is never the secret
+itself: each call draws a fresh random mask and gives ``mask + (secret XOR mask)`` in URL-safe
+base64, so a page that reflects the token next to attacker-chosen text leaks nothing a
+compression side channel (BREACH) could add up across responses, and every token handed out
+verifies until the secret changes (:meth:`Session.regenerate` drops it). Django masks its
+tokens the same way.
+
+With ``csrf=True``, :class:`SessionMiddleware` runs :class:`CsrfCheck` inside its request path,
+where ``scope["session"]`` is already the request's session: an ``http`` request whose method
+is not GET, HEAD, OPTIONS or TRACE, and whose path starts with no ``csrf_exempt`` prefix, must
+carry a token of its session in the ``csrf_header`` header or in the ``csrf_field`` field of its
+form, or it is answered ``403`` and the application is not called. A form body read for the check
+is handed to the application unchanged.
+
+Quart takes its session from its own hooks, not from the scope: :func:`check_quart_requests`
+installs the same check as a ``before_request`` hook. Multipart forms are read with
+python-multipart (the ``csrf`` extra), imported when the first such form arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Final, Protocol
+from urllib.parse import parse_qsl
+
+from cookie_session.session import CSRF_SECRET_KEY
+from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp
+
+if TYPE_CHECKING:
+    from quart import Quart
+    from quart.wrappers import Response
+
+    from cookie_session.config import SessionConfig
+    from cookie_session.cookie import SessionCookie
+    from cookie_session.stats import Counters
+
+__all__ = [
+    "CSRF_SECRET_KEY",
+    "FORM_LIMIT",
+    "CsrfCheck",
+    "check_quart_requests",
+    "csrf_token",
+    "verify_csrf_token",
+]
+
+logger = logging.getLogger("cookie_session")
+
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods that must not change anything (RFC 9110), so they are not checked."""
+FORM_LIMIT: Final = 1024 * 1024
+"""The largest form body (bytes) read to find the token; a bigger form must send the header."""
+FORM_TYPES: Final = frozenset({b"application/x-www-form-urlencoded", b"multipart/form-data"})
+
+MISSING: Final = "CSRF token missing"
+INVALID: Final = "CSRF token invalid"
+
+# 30 bytes: 240 random bits, and a length base64 writes without padding or spare bits (30 and 60
+# are multiples of 3), so each token has exactly one spelling and any changed character changes
+# the bytes it stands for.
+_SECRET_BYTES: Final = 30
+_SECRET_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{40}")
+_TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{80}")
+
+
+def csrf_token(session: MutableMapping[str, Any]) -> str:
+    """The session's CSRF token, for a form's hidden field or a ``<meta>`` tag.
+
+    Creates the session's secret when it has none (a write: the cookie is sent). Each call
+    returns a freshly masked form of the same secret, and every one verifies until the secret
+    changes (:meth:`Session.regenerate`; with a store and ``user_key``, a change of user).
+    URL-safe characters only (``A-Z a-z 0-9 - _``), 80 of them.
+    """
+    secret = _secret(session.get(CSRF_SECRET_KEY))
+    if secret is None:
+        secret = secrets.token_bytes(_SECRET_BYTES)
+        session[CSRF_SECRET_KEY] = _encode(secret)
+    mask = secrets.token_bytes(_SECRET_BYTES)
+    return _encode(mask + _xor(mask, secret))
+
+
+def verify_csrf_token(session: object, token: str | None) -> bool:
+    """Whether ``token`` is a token of ``session``'s secret, compared in constant time.
+
+    ``False`` for no token, a malformed one, and a session without a secret (or no session).
+    Reading the session this way does not count as the application's use of it.
+    """
+    if not isinstance(session, Mapping) or token is None:
+        return False
+    # dict.get: the check's own look at a Session is no use of it (no Vary, no flags).
+    stored = (
+        dict.get(session, CSRF_SECRET_KEY)
+        if isinstance(session, dict)
+        else session.get(CSRF_SECRET_KEY)
+    )
+    secret = _secret(stored)
+    if secret is None or len(token) != 80 or not _TOKEN_PATTERN.fullmatch(token):
+        return False
+    raw = base64.urlsafe_b64decode(token)
+    mask, masked = raw[:_SECRET_BYTES], raw[_SECRET_BYTES:]
+    return hmac.compare_digest(_xor(mask, masked), secret)
+
+
+def _secret(stored: object) -> bytes | None:
+    """The secret a session holds, or ``None`` when it holds none (or something else)."""
+    if not isinstance(stored, str) or not _SECRET_PATTERN.fullmatch(stored):
+        return None
+    return base64.urlsafe_b64decode(stored)
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _xor(left: bytes, right: bytes) -> bytes:
+    return (int.from_bytes(left) ^ int.from_bytes(right)).to_bytes(len(left))
+
+
+class CsrfCheck:
+    """An ASGI wrapper that refuses unsafe ``http`` requests without a valid CSRF token.
+
+    It runs inside the session layer (``scope["session"]`` must be the request's session) and
+    counts each refusal in ``counters.csrf_rejected``. Every other scope passes through.
+    """
+
+    __slots__ = ("_counters", "_exempt", "_field", "_header", "_oversized", "app")
+
+    def __init__(self, app: ASGIApp, config: SessionConfig, counters: Counters) -> None:
+        self.app = app
+        self._counters = counters
+        self._header = config.csrf_header.encode("latin-1")  # lower case, as ASGI gives names
+        self._field = config.csrf_field.encode("utf-8")
+        self._exempt = config.csrf_exempt
+        self._oversized = _oversized_reason(config.csrf_header)
+
+    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or scope["path"].startswith(self._exempt)
+        ):
+            await self.app(scope, receive, send)
+            return
+        token: str | None = None
+        content_type = b""
+        declared_length = 0
+        for name, value in scope["headers"]:
+            if name == self._header:
+                if token is None and value:
+                    token = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"content-length" and value.isdigit():
+                declared_length = int(value)
+        if token is None:
+            media_type = content_type.partition(b";")[0].strip().lower()
+            if media_type in FORM_TYPES:
+                if declared_length > FORM_LIMIT:
+                    await self._refuse(scope, send, self._oversized)
+                    return
+                messages, body, over_limit = await _read_body(receive)
+                if over_limit:
+                    await self._refuse(scope, send, self._oversized)
+                    return
+                if body is not None:
+                    token = _form_field(body, media_type, content_type, self._field)
+                receive = _replay(messages, receive)
+        if token is None:
+            await self._refuse(scope, send, MISSING)
+            return
+        if not verify_csrf_token(scope.get("session"), token):
+            await self._refuse(scope, send, INVALID)
+            return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: AnyScope, send: AnySend, reason: str) -> None:
+        self._counters.csrf_rejected += 1
+        logger.debug("CSRF check refused %s %s: %s", scope["method"], scope["path"], reason)
+        body = reason.encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _oversized_reason(header: str) -> str:
+    return f"{MISSING}: a form over 1 MiB is not read for it; send the token in the {header} header"
+
+
+async def _read_body(
+    receive: AnyReceive,
+) -> tuple[list[Mapping[str, object]], bytes | None, bool]:
+    """The request's body messages as received, the body they carry (``None`` when the client
+    went away first), and whether reading stopped because the body passed FORM_LIMIT."""
+    messages: list[Mapping[str, object]] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None, False
+        chunk = message.get("body", b"")
+        assert isinstance(chunk, bytes)
+        size += len(chunk)
+        if size > FORM_LIMIT:
+            return messages, None, True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return messages, b"".join(chunks), False
+
+
+def _replay(
+    messages: list[Mapping[str, object]], receive: AnyReceive
+) -> Callable[[], Awaitable[Mapping[str, object]]]:
+    """A ``receive`` that gives the messages already read, then those still to come."""
+    pending = iter(messages)
+
+    async def replay() -> Mapping[str, object]:
+        for message in pending:
+            return message
+        return await receive()
+
+    return replay
+
+
+def _form_field(body: bytes, media_type: bytes, content_type: bytes, field: bytes) -> str | None:
+    """The first value of ``field`` in a form body, or ``None`` when it has none."""
+    if media_type == b"application/x-www-form-urlencoded":
+        # Latin-1 both ways: byte for byte, whatever the form's own encoding.
+        for name, value in parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, encoding="latin-1"
+        ):
+            if name.encode("latin-1") == field:
+                return value
+        return None
+    return _multipart_field(body, content_type, field)
+
+
+def _multipart_field(body: bytes, content_type: bytes, field: bytes) -> str | None:
+    """The first plain (not file) value of ``field`` in a ``multipart/form-data`` body, read
+    with python-multipart; ``None`` when it has none or the body is not well-formed."""
+    try:
+        from python_multipart.multipart import MultipartParser, parse_options_header
+    except ImportError:
+        raise ImportError(
+            "reading the CSRF token of a multipart/form-data form needs python-multipart: "
+            "pip install 'cookie-session[csrf]' (or send the token in the header)"
+        ) from None
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
+        return None
+    header = [b"", b""]  # the name and value of the part header being read
+    disposition = b""
+    wanted = False
+    value = bytearray()
+    found: list[bytes] = []
+
+    def on_part_begin() -> None:
+        nonlocal disposition
+        disposition = b""
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header[0] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header[1] += data[start:end]
+
+    def on_header_end() -> None:
+        nonlocal disposition
+        if header[0].lower() == b"content-disposition":
+            disposition = header[1]
+        header[:] = [b"", b""]
+
+    def on_headers_finished() -> None:
+        nonlocal wanted
+        options = parse_options_header(disposition)[1]
+        wanted = not found and options.get(b"name") == field and b"filename" not in options
+        value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if wanted:
+            value.extend(data[start:end])
+
+    def on_part_end() -> None:
+        if wanted:
+            found.append(bytes(value))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except ValueError:  # python-multipart's FormParserError: not a well-formed body
+        return None
+    return found[0].decode("latin-1") if found else None
+
+
+class QuartSessions(Protocol):
+    """What :func:`check_quart_requests` needs of ``cookie_session.quart``'s interface."""
+
+    @property
+    def config(self) -> SessionConfig: ...
+
+    @property
+    def cookie(self) -> SessionCookie: ...
+
+
+def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
+    """Check Quart's unsafe requests for the CSRF token, as the middleware does with
+    ``csrf=True``: a ``before_request`` hook that answers 403 instead of running the view.
+
+    ``sessions`` is the interface :func:`cookie_session.quart.use_cookie_session` returned;
+    its configuration must have ``csrf=True``. Quart reads the form itself (``request.form``)
+    and keeps it, so the view reads it again unchanged; a form over 1 MiB is refused, saying
+    to send the header.
+    """
+    import quart  # only Quart applications call this
+
+    config = sessions.config
+    if not config.csrf:
+        raise ValueError("check_quart_requests checks CSRF tokens: set csrf=True in the config")
+    counters = sessions.cookie.counters
+    oversized = _oversized_reason(config.csrf_header)
+
+    def refuse(reason: str) -> Response:
+        counters.csrf_rejected += 1
+        request = quart.request
+        logger.debug("CSRF check refused %s %s: %s", request.method, request.path, reason)
+        return quart.Response(
+            reason,
+            status=403,
+            headers={"Cache-Control": "no-store"},
+            content_type="text/plain; charset=utf-8",
+        )
+
+    async def check_csrf_token() -> Response | None:
+        request = quart.request
+        if request.method in SAFE_METHODS or request.path.startswith(config.csrf_exempt):
+            return None
+        token = request.headers.get(config.csrf_header) or None
+        if token is None and request.mimetype.encode("latin-1") in FORM_TYPES:
+            # Quart reads the whole body for request.form: the same limit, after the fact.
+            if (request.content_length or 0) > FORM_LIMIT or (
+                len(await request.get_data(cache=True)) > FORM_LIMIT
+            ):
+                return refuse(oversized)
+            form = await request.form
+            token = form.get(config.csrf_field)
+        if token is None:
+            return refuse(MISSING)
+        if not verify_csrf_token(quart.session._get_current_object(), token):  # type: ignore[attr-defined]  # werkzeug's LocalProxy
+            return refuse(INVALID)
+        return None
+
+    app.before_request(check_csrf_token)

@@ -1,0 +1,153 @@
+"""The CSRF check with sessions in Redis: the secret is one more stored key, changed by
+regenerate() and, with user_key, by a change of user. Driven against the shared redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from conftest import SECRET
+from cookie_session import SessionMiddleware, csrf_token, get_session
+from cookie_session.csrf import CSRF_SECRET_KEY
+
+from .conftest import USER_KEY, id_in, session_cookie, stored
+
+NEEDS_STORE_FLOW_LINE = pytest.mark.xfail(
+    strict=True,
+    reason="the store's request path keeps the secret when the user changes: "
+    "_store_flow.py must drop it when it moves the session (reported, not yet applied)",
+)
+
+
+async def token(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(csrf_token(get_session(request)))
+
+
+async def echo(request: Request) -> Response:
+    return Response(await request.body(), media_type=request.headers.get("content-type"))
+
+
+async def login(request: Request) -> PlainTextResponse:
+    get_session(request)[USER_KEY] = request.query_params["user"]
+    return PlainTextResponse("signed in")
+
+
+async def login_and_token(request: Request) -> PlainTextResponse:
+    """Signs in and renders a form of the new session, as a login page that shows the next
+    form at once would: regenerate() first."""
+    session = get_session(request)
+    session[USER_KEY] = request.query_params["user"]
+    session.regenerate()
+    return PlainTextResponse(csrf_token(session))
+
+
+async def regenerate(request: Request) -> PlainTextResponse:
+    get_session(request).regenerate()
+    return PlainTextResponse("regenerated")
+
+
+ROUTES = [
+    Route("/token", token),
+    Route("/echo", echo, methods=["POST"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/login-and-token", login_and_token, methods=["POST"]),
+    Route("/regenerate", regenerate, methods=["POST"]),
+]
+
+
+@pytest.fixture
+def app(store_url: str) -> SessionMiddleware:
+    return SessionMiddleware(
+        Starlette(routes=ROUTES),
+        secret_key=SECRET,
+        store_url=store_url,
+        user_key=USER_KEY,
+        csrf=True,
+    )
+
+
+@pytest.fixture
+def client(app: SessionMiddleware) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def header(value: str) -> dict[str, str]:
+    return {"x-csrf-token": value}
+
+
+def test_store_the_secret_is_one_more_stored_key(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    response = client.get("/token")
+    cookie = session_cookie(response)
+    assert cookie
+
+    assert list(stored(redis_client, id_in(cookie))) == [CSRF_SECRET_KEY]
+
+
+def test_store_a_token_in_the_header_or_form_passes_and_the_body_is_unchanged(
+    client: TestClient,
+) -> None:
+    value = client.get("/token").text
+    by_header = client.post("/echo", headers=header(value), content=b'{"a": 1}')
+    form = f"csrf_token={value}&note=caf%C3%A9".encode()
+    by_form = client.post(
+        "/echo", content=form, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert (by_header.status_code, by_header.content) == (200, b'{"a": 1}')
+    assert (by_form.status_code, by_form.content) == (200, form)
+
+
+def test_store_a_request_without_a_valid_token_is_refused_and_counted(
+    client: TestClient, app: SessionMiddleware
+) -> None:
+    client.get("/token")
+    missing = client.post("/echo")
+    invalid = client.post("/echo", headers=header(csrf_token({})))
+
+    assert (missing.status_code, missing.text) == (403, "CSRF token missing")
+    assert (invalid.status_code, invalid.text) == (403, "CSRF token invalid")
+    assert app.stats().csrf_rejected == 2
+
+
+def test_store_regenerate_changes_the_token(client: TestClient) -> None:
+    before = client.get("/token").text
+    assert client.post("/regenerate", headers=header(before)).status_code == 200
+
+    refused = client.post("/echo", headers=header(before))
+    after = client.get("/token").text
+
+    assert (refused.status_code, refused.text) == (403, "CSRF token invalid")
+    assert client.post("/echo", headers=header(after)).status_code == 200
+
+
+@NEEDS_STORE_FLOW_LINE
+def test_store_a_change_of_user_changes_the_token(client: TestClient) -> None:
+    before = client.get("/token").text
+    assert client.post("/login", params={"user": "ada"}, headers=header(before)).status_code == 200
+
+    refused = client.post("/echo", headers=header(before))
+    after = client.get("/token").text
+
+    assert (refused.status_code, refused.text) == (403, "CSRF token invalid")
+    assert client.post("/echo", headers=header(after)).status_code == 200
+
+
+def test_store_a_token_made_after_regenerate_in_the_login_request_stays_valid(
+    client: TestClient,
+) -> None:
+    before = client.get("/token").text
+    response = client.post("/login-and-token", params={"user": "ada"}, headers=header(before))
+    assert response.status_code == 200
+
+    assert client.post("/echo", headers=header(response.text)).status_code == 200
+    assert client.post("/echo", headers=header(before)).status_code == 403
