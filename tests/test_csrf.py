@@ -11,6 +11,7 @@ import hmac
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Unpack
 
 import pytest
@@ -31,6 +32,7 @@ from conftest import SECRET
 from cookie_session import (
     Session,
     SessionCodec,
+    SessionConfig,
     SessionFields,
     SessionMiddleware,
     csrf_token,
@@ -39,6 +41,8 @@ from cookie_session import (
 from cookie_session.csrf import CSRF_SECRET_KEY, FORM_LIMIT, check_quart_requests, verify_csrf_token
 from cookie_session.quart import use_cookie_session
 from cookie_session.types import Message, Scope
+from test_docs_guarantees import guarantee_tables, uncited_table_rows
+from test_docs_security import missing_citations
 
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
@@ -801,3 +805,49 @@ def test_quart_check_needs_csrf_on() -> None:
     app = Quart(__name__)
     with pytest.raises(ValueError, match="csrf=True"):
         check_quart_requests(app, use_cookie_session(app, secret_key=SECRET))
+
+
+# -- docs/csrf.md -----------------------------------------------------------------------------
+
+CSRF_PAGE = Path(__file__).resolve().parent.parent / "docs" / "csrf.md"
+
+
+def test_every_guarantee_of_the_csrf_page_cites_a_test_that_exists() -> None:
+    text = CSRF_PAGE.read_text(encoding="utf-8")
+
+    assert guarantee_tables(text) >= 1
+    assert uncited_table_rows(text) == []
+    assert missing_citations(text) == []
+
+
+def test_the_csrf_page_names_the_settings_and_the_reserved_key() -> None:
+    text = CSRF_PAGE.read_text(encoding="utf-8")
+    config = SessionConfig(secret_key=SECRET)
+
+    for name in ("csrf", "csrf_header", "csrf_field", "csrf_exempt", CSRF_SECRET_KEY):
+        assert f"`{name}`" in text, name
+    assert f"`{config.csrf_header}`" in text
+    assert f"`{config.csrf_field}`" in text
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_python_blocks_of_the_page_run_and_its_app_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    text = CSRF_PAGE.read_text(encoding="utf-8")
+    namespace: dict[str, Any] = {"__name__": "docs_csrf"}
+    for block in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL):
+        source = "\n" * text.count("\n", 0, block.start(1)) + block[1]
+        exec(compile(source, str(CSRF_PAGE), "exec"), namespace)  # noqa: S102  # our own docs
+
+    assert namespace["webhook_config"].csrf_exempt == ("/hooks/",)
+    with TestClient(namespace["app"]) as client:
+        page = client.get("/form").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        sent = client.post("/transfer", data={"csrf_token": token[1], "amount": "5"})
+        forged = client.post("/transfer", data={"amount": "5"})
+
+    assert (sent.status_code, sent.text) == (200, "transferred 5")
+    assert (forged.status_code, forged.text) == (403, "CSRF token missing")
