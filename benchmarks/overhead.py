@@ -1,5 +1,6 @@
 """What a session middleware costs per request: ours (signed, and encrypted), Starlette's, and
-no middleware at all.
+no middleware at all; for csrf_post (a POST carrying the CSRF header token), ours with csrf=True
+too.
 
 Run ``python benchmarks/overhead.py`` (about a minute), ``--quick`` (about 10 s) or
 ``--json PATH`` to keep the figures. Requests are raw ASGI calls in this process (no sockets, no
@@ -31,7 +32,8 @@ import pybase64
 import starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
-from cookie_session import SessionCodec, SessionMiddleware
+from cookie_session import SessionCodec, SessionMiddleware, csrf_token
+from cookie_session.csrf import CSRF_SECRET_KEY
 from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.types import ASGIApp, Message, Scope
 
@@ -59,6 +61,12 @@ VISITORS = 4096
 # An ~8 KB Cookie header of bogus session candidates (CPU amplification, issue 10).
 HOSTILE_HEADER = b"; ".join([COOKIE.encode() + b"=a.b"] * 640)
 SMALL_SESSION = {"user": "alice", "counter": 1}
+# A signed-in session that asked for a CSRF token once: its secret rides in the cookie.
+_CSRF_SEED: dict[str, Any] = {}
+csrf_token(_CSRF_SEED)
+CSRF_SESSION = SMALL_SESSION | {CSRF_SECRET_KEY: _CSRF_SEED[CSRF_SECRET_KEY]}
+CSRF_TOKEN = csrf_token(dict(CSRF_SESSION)).encode()
+"""A token of CSRF_SESSION's secret, sent in the x-csrf-token header of csrf_post's POSTs."""
 BIG_SESSION = {
     "user": "alice",
     "counter": 1,
@@ -107,6 +115,8 @@ class Scenario:
     variants: int = 1
     # A Cookie header sent as it is, the same for every candidate, instead of minted cookies.
     header: bytes | None = None
+    # A POST with CSRF_TOKEN in its header instead of a GET; ours_csrf (csrf=True) runs too.
+    csrf_post: bool = False
     # The cookies, per candidate, filled in by prepare().
     cookies: dict[str, list[bytes | None]] = field(default_factory=dict)
 
@@ -121,6 +131,7 @@ SCENARIOS = [
     Scenario("users_read", "read", SMALL_SESSION, expect_seen="alice", variants=VISITORS),
     Scenario("users_write", "write", SMALL_SESSION, expect_seen=2, variants=VISITORS),
     Scenario("users_big", "read", BIG_SESSION, expect_seen="alice", variants=VISITORS),
+    Scenario("csrf_post", "read", CSRF_SESSION, expect_seen="alice", csrf_post=True),
 ]
 # The many-visitor rows first: they are what a real site sees.
 SCENARIOS.sort(key=lambda scenario: not scenario.name.startswith("users_"))
@@ -142,14 +153,17 @@ class Candidate:
         self.name = name
         self.wrap = wrap
 
-    def request(self, app: ASGIApp, cookie: bytes | None) -> list[Message]:
-        """One request; returns the messages the application sent."""
+    def request(
+        self, app: ASGIApp, cookie: bytes | None, csrf_token: bytes | None = None
+    ) -> list[Message]:
+        """One request, a POST carrying ``csrf_token`` when given; returns the messages the
+        application sent."""
         sent: list[Message] = []
 
         async def send(message: Message) -> None:
             sent.append(message)
 
-        _drive(app(_scope(cookie), _receive, send))
+        _drive(app(_scope(cookie, csrf_token), _receive, send))
         return sent
 
 
@@ -157,15 +171,17 @@ async def _receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _scope(cookie: bytes | None) -> Scope:
+def _scope(cookie: bytes | None, csrf_token: bytes | None = None) -> Scope:
     headers = [(b"host", b"testserver"), (b"user-agent", b"benchmark")]
     if cookie is not None:
         headers.append((b"cookie", cookie))
+    if csrf_token is not None:
+        headers.append((b"x-csrf-token", csrf_token))
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": "GET" if csrf_token is None else "POST",
         "scheme": "http",
         "path": "/",
         "raw_path": b"/",
@@ -189,6 +205,20 @@ CANDIDATES = [
         lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE, encrypt=True),
     ),
 ]
+CSRF_CANDIDATE = Candidate(
+    "ours_csrf",
+    lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE, csrf=True),
+)
+
+
+def candidates(scenario: Scenario) -> list[Candidate]:
+    """Who runs the scenario: everyone, and ours with csrf=True where it has a CSRF token."""
+    return [*CANDIDATES, CSRF_CANDIDATE] if scenario.csrf_post else CANDIDATES
+
+
+def token_of(scenario: Scenario) -> bytes | None:
+    """The CSRF token the scenario's requests carry (they are then POSTs), if any."""
+    return CSRF_TOKEN if scenario.csrf_post else None
 
 
 def _set_cookie(messages: list[Message]) -> bytes | None:
@@ -201,7 +231,7 @@ def _set_cookie(messages: list[Message]) -> bytes | None:
 
 def prepare(scenario: Scenario) -> None:
     """Make each candidate's cookies for the scenario, with its own middleware."""
-    for candidate in CANDIDATES:
+    for candidate in candidates(scenario):
         if scenario.header is not None:
             scenario.cookies[candidate.name] = [scenario.header]
             continue
@@ -254,7 +284,7 @@ def check(scenario: Scenario, candidate: Candidate) -> None:
 def _check_one(scenario: Scenario, candidate: Candidate, cookie: bytes | None) -> None:
     handler = Handler(scenario.action)
     app = candidate.wrap(handler)
-    messages = candidate.request(app, cookie)
+    messages = candidate.request(app, cookie, token_of(scenario))
     if candidate.name == "bare":
         return
     if handler.seen != scenario.expect_seen:
@@ -275,30 +305,39 @@ def _check_one(scenario: Scenario, candidate: Candidate, cookie: bytes | None) -
             )
     elif new_cookie is not None and candidate.name.startswith("ours"):
         raise SystemExit(f"check failed: {scenario.name}/{candidate.name} sent a cookie for a read")
+    if candidate is CSRF_CANDIDATE:
+        # The check is on: the same POST without the token never reaches the handler.
+        refused = Handler(scenario.action)
+        status = candidate.request(candidate.wrap(refused), cookie, b"forged")[0]["status"]
+        if status != 403 or refused.seen is not None:
+            raise SystemExit(f"check failed: {scenario.name}/{candidate.name} let a forged POST by")
 
 
-def time_batch(candidate: Candidate, app: ASGIApp, cookies: list[bytes | None]) -> float:
+def time_batch(
+    candidate: Candidate, app: ASGIApp, cookies: list[bytes | None], csrf_token: bytes | None
+) -> float:
     """Microseconds per request, over one request per cookie."""
     request = candidate.request
     start = time.perf_counter_ns()
     for cookie in cookies:
-        request(app, cookie)
+        request(app, cookie, csrf_token)
     return (time.perf_counter_ns() - start) / len(cookies) / 1000
 
 
 def run(rounds: int, batch: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     for scenario in SCENARIOS:
-        apps = {c.name: c.wrap(Handler(scenario.action)) for c in CANDIDATES}
-        samples: dict[str, list[float]] = {c.name: [] for c in CANDIDATES}
+        runners = candidates(scenario)
+        apps = {c.name: c.wrap(Handler(scenario.action)) for c in runners}
+        samples: dict[str, list[float]] = {c.name: [] for c in runners}
         for round_number in range(-1, rounds):  # round -1 warms up
-            for candidate in CANDIDATES:
+            for candidate in runners:
                 # The same number of requests everywhere; where there are several cookies,
                 # each round goes on where the last stopped, so they keep cycling.
                 cookies = scenario.cookies[candidate.name]
                 first = (round_number + 1) * batch
                 requests = [cookies[(first + n) % len(cookies)] for n in range(batch)]
-                seconds = time_batch(candidate, apps[candidate.name], requests)
+                seconds = time_batch(candidate, apps[candidate.name], requests, token_of(scenario))
                 if round_number >= 0:
                     samples[candidate.name].append(seconds)
         results[scenario.name] = {name: statistics.median(s) for name, s in samples.items()}
@@ -354,13 +393,13 @@ def main(argv: list[str] | None = None) -> int:
 
     for scenario in SCENARIOS:
         prepare(scenario)
-        for candidate in CANDIDATES:
+        for candidate in candidates(scenario):
             check(scenario, candidate)
 
     results = run(rounds, batch)
 
     for scenario in SCENARIOS:
-        for candidate in CANDIDATES:
+        for candidate in candidates(scenario):
             check(scenario, candidate)
 
     rows = []
@@ -377,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     all_met = True
+    csrf_rows: list[str] = []
     for scenario in SCENARIOS:
         figures = results[scenario.name]
         starlette_overhead = figures["starlette"] - figures["bare"]
@@ -397,8 +437,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{encrypted_ratio:>8.2f}{'<= ' + str(ENCRYPTED_TARGET):>8}"
             f"{'  MISSED: ' + ', '.join(missed) if missed else ''}"
         )
+        row: dict[str, Any] = {}
+        if CSRF_CANDIDATE.name in figures:
+            csrf_overhead = figures[CSRF_CANDIDATE.name] - figures["bare"]
+            row = {
+                "overhead_us_csrf": csrf_overhead,
+                "ratio_csrf": csrf_overhead / starlette_overhead,
+            }
+            csrf_rows.append(
+                f"{scenario.name}: csrf=False {ours_overhead:.2f} us over bare, ratio {ratio:.2f}; "
+                f"csrf=True {csrf_overhead:.2f} us over bare, ratio {row['ratio_csrf']:.2f} "
+                f"(Starlette, which checks nothing: {starlette_overhead:.2f} us)"
+            )
         rows.append(
             {
+                **row,
                 "scenario": scenario.name,
                 "us_per_request": figures,
                 "overhead_us": {
@@ -418,8 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"users_*: {VISITORS} visitors with a cookie each, visited round-robin: every request\n"
         "is this process's first sight of its cookie. The other rows replay one cookie.\n"
-        "encrypted: ours with encrypt=True; its ratio is to Starlette's signed overhead."
+        "encrypted: ours with encrypt=True; its ratio is to Starlette's signed overhead.\n"
+        "csrf_post: a POST with the CSRF header token, the handler reading the session; ours\n"
+        "runs it with csrf=False (the table) and csrf=True (below), ratios to Starlette's."
     )
+    for line in csrf_rows:
+        print(line)
     print_floor()
     write_figures(
         args.json,
