@@ -573,7 +573,7 @@ def test_with_csrf_off_nothing_is_checked() -> None:
 def test_with_csrf_off_the_request_path_calls_the_application_itself() -> None:
     app = Recorder()
 
-    assert SessionMiddleware(app, secret_key=SECRET)._flow.app is app
+    assert SessionMiddleware(app, secret_key=SECRET).inner is app
 
 
 def test_a_websocket_is_not_checked() -> None:

@@ -47,6 +47,7 @@ PAGES = [
     "docs/configuration.md",
     "docs/cookie-format.md",
     "docs/encryption.md",
+    "docs/flash.md",
     "docs/frameworks.md",
     "docs/how-it-works.md",
     "docs/index.md",
@@ -55,6 +56,7 @@ PAGES = [
     "docs/migrating.md",
     "docs/observability.md",
     "docs/quart.md",
+    "docs/testing.md",
     "docs/typed-sessions.md",
 ]
 GUARANTEE_LISTS = {

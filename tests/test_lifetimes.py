@@ -320,3 +320,16 @@ def test_the_lifetimes_page_s_login_remembers_for_thirty_days() -> None:
 
     assert f"Max-Age={30 * DAY};" in remembered.headers["set-cookie"]
     assert f"Max-Age={DAY};" in plain.headers["set-cookie"]
+
+
+def test_a_session_knows_the_default_max_age_without_being_told() -> None:
+    from cookie_session import SessionConfig as Config
+
+    assert Session.configured_max_age == Config.model_fields["max_age"].default
+    assert Session().max_age == Config.model_fields["max_age"].default
+
+
+def test_a_non_default_max_age_is_what_sessions_read() -> None:
+    site = Site(max_age=HOUR)
+
+    assert site.client.get("/").json()["max_age"] == HOUR

@@ -53,15 +53,21 @@ class CookieOpened:
 class CookieFlow:
     """Reads each request's session from its cookie and sends it back when it must."""
 
-    __slots__ = ("_audit", "_session_class", "app", "cookie")
+    __slots__ = ("_audit", "_session_class", "cookie", "inner")
 
-    def __init__(self, app: ASGIApp, cookie: SessionCookie) -> None:
-        self.app = app
+    def __init__(self, inner: ASGIApp, cookie: SessionCookie) -> None:
+        self.inner = inner
+        """What this path calls with the session in the scope: the application (or the CSRF
+        check in front of it)."""
         self.cookie = cookie
         self._session_class = configured_class(Session, cookie.config.max_age)
         self._audit = Auditor(cookie.config.secret_key.get_secret_value())
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.inner(scope, receive, send)  # lifespan: passed through untouched
+            return
         cookie = self.cookie
         incoming = cookie.read(scope)
         ended = False
@@ -106,7 +112,7 @@ class CookieFlow:
                     )
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        await self.inner(scope, receive, send_with_cookie)
 
     async def open(self, scope: Scope, session_class: type[Session] | None = None) -> CookieOpened:
         """The request's session (a ``session_class``): that of its first session cookie that

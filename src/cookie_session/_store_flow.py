@@ -22,7 +22,14 @@ from cookie_session._audit import Auditor
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
 from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
-from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session, configured_class, storable
+from cookie_session.session import (
+    CSRF_SECRET_KEY,
+    MAX_AGE_KEY,
+    STARTED_KEY,
+    Session,
+    configured_class,
+    storable,
+)
 from cookie_session.store import RedisSessionStore, WriteOutcome, is_session_id, user_of_field
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
@@ -76,12 +83,14 @@ class StoreFlow:
     ASGI form, which also answers 503 itself when Redis fails.
     """
 
-    __slots__ = ("_audit", "_max_bytes", "_session_class", "_user_key", "app", "cookie", "store")
+    __slots__ = ("_audit", "_max_bytes", "_session_class", "_user_key", "cookie", "inner", "store")
 
     def __init__(
         self, app: ASGIApp, cookie: SessionCookie, store: RedisSessionStore | None = None
     ) -> None:
-        self.app = app
+        self.inner = app
+        """What this path calls with the session in the scope (the application, or the CSRF
+        check in front of it)."""
         self.cookie = cookie
         config = cookie.config
         self.store = store if store is not None else RedisSessionStore.from_config(config)
@@ -91,6 +100,10 @@ class StoreFlow:
         self._audit = Auditor(config.secret_key.get_secret_value())
 
     async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.inner(scope, receive, send)  # lifespan: passed through untouched
+            return
         try:
             opened = await self.open(scope)
         except SessionStoreUnavailable:
@@ -118,7 +131,7 @@ class StoreFlow:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_cookie)
+            await self.inner(scope, receive, send_with_cookie)
         except SessionStoreUnavailable:
             # The application's own call to the store failed (revocation, listing): answered
             # like a failed load, unless a response is already on its way.
@@ -274,7 +287,11 @@ class StoreFlow:
             return None
         if user != old_user or regenerated:
             # Logged in, out or as someone else, or regenerate(): a new ID (fixation defence),
-            # and a new start of its lifetime.
+            # a new start of its lifetime, and a new CSRF secret (tokens handed out before the
+            # login are void).
+            # (A secret made in this very request, after regenerate(), is already new.)
+            if fields.get(CSRF_SECRET_KEY) == loaded.get(CSRF_SECRET_KEY):
+                fields.pop(CSRF_SECRET_KEY, None)
             started = self._start(fields, fresh=True)
             moved_id = await store.move(session_id, fields, old_user, user, lifetime=own)
             if moved_id is None:

@@ -342,7 +342,9 @@ class SessionCookie:
             self.counters.too_large_errors += 1
             raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
         self.counters.cookies_set += 1
-        append_header(message, b"set-cookie", header.encode("latin-1"))
+        headers = list(message.get("headers", ()))  # append_header(), inline: every write
+        headers.append((b"set-cookie", header.encode("latin-1")))
+        message["headers"] = headers
         return value
 
     def delete(self, message: Message) -> None:

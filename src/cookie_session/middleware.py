@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Self, Unpack
 
 from pydantic import ValidationError
@@ -29,16 +29,28 @@ if TYPE_CHECKING:
     from cookie_session.sealed import SealedCodec
     from cookie_session.store import RedisSessionStore
 
-__all__ = ["SessionFields", "SessionMiddleware", "SharedSessions", "validated"]
+__all__ = [
+    "SessionFields",
+    "SessionMiddleware",
+    "SharedSessions",
+    "StoreSessionMiddleware",
+    "validated",
+]
 
 logger = logging.getLogger("cookie_session")
 
 _LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-class SessionMiddleware:
+class SessionMiddleware(CookieFlow):
     """Keeps ``scope["session"]`` in a signed cookie, an encrypted one, or in Redis behind a
     signed ID (``store_url``), for ``http`` and ``websocket`` scopes.
+
+    It *is* the cookie-held request path (:class:`~cookie_session._cookie_flow.CookieFlow`, its
+    ``__call__`` run as the middleware's own, with no call in between: the common request
+    pays for nothing more). A configuration with ``store_url`` makes it a
+    ``StoreSessionMiddleware``, whose ``__call__`` is the store-held path's: the storage is
+    chosen once, when the middleware is built, never per request.
 
     Configure it with a validated :class:`SessionConfig` (``config=``) or with the same settings
     as keyword arguments, which are validated through SessionConfig; not both.
@@ -68,19 +80,18 @@ class SessionMiddleware:
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
         """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
-        # With csrf=True the request path calls the check, which calls the application.
+        # With csrf=True the request path calls the check, which calls the application; with
+        # https_only, a look at the first requests' scheme comes first.
         inner = CsrfCheck(app, self.config, self.cookie.counters) if self.config.csrf else app
-        self._flow: CookieFlow | StoreFlow
+        if self.config.https_only:
+            inner = _PlainHttpWarning(inner, self)
+        CookieFlow.__init__(self, inner, self.cookie)
         if self.config.store_url is not None:  # sessions in Redis: redis-py is imported then
             from cookie_session._store_flow import StoreFlow
 
-            self._flow = StoreFlow(inner, self.cookie, shared.store if shared else None)
-            self.store = self._flow.store
-        else:
-            self._flow = CookieFlow(inner, self.cookie)
-        self._handle: Callable[[Scope, AnyReceive, AnySend], Awaitable[None]] = self._flow
-        if self.config.https_only:  # until a request shows that the browser will drop it
-            self._handle = self._warn_over_plain_http
+            self._store_flow = StoreFlow(inner, self.cookie, shared.store if shared else None)
+            self.store = self._store_flow.store
+            self.__class__ = StoreSessionMiddleware
 
     @classmethod
     def from_env(
@@ -101,26 +112,12 @@ class SessionMiddleware:
         )
         return cls(app, config=config)
 
-    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
-        scope_type = scope["type"]
-        if scope_type != "http" and scope_type != "websocket":
-            await self.app(scope, receive, send)
-            return
-        await self._handle(scope, receive, send)
-
-    async def _warn_over_plain_http(self, scope: Scope, receive: AnyReceive, send: AnySend) -> None:
-        """The request path, after a look at the scheme, until a first request over plain HTTP
-        to a host other than this machine's shows that the browser will drop the ``Secure``
-        cookie: that one logs a WARNING, and the look stops (one warning, no cost after)."""
-        if scope.get("scheme") in ("http", "ws") and not _local_host(scope):
-            self._handle = self._flow
-            logger.warning(
-                "https_only is set, but a request came over plain http to %s: the browser will "
-                "not keep or send the Secure session cookie, so sessions will not last (serve "
-                "over https, or leave https_only off while developing)",
-                _host(scope),
-            )
-        await self._flow(scope, receive, send)
+    def _stop_looking(self, app: ASGIApp) -> None:
+        """Take the scheme check out of the request path: ``app`` is called directly."""
+        self.inner = app
+        store_flow: StoreFlow | None = getattr(self, "_store_flow", None)
+        if store_flow is not None:
+            store_flow.inner = app
 
     @property
     def codec(self) -> SessionCodec | SealedCodec:
@@ -135,6 +132,47 @@ class SessionMiddleware:
         """Counters since start-up: cookies accepted, rejected (by reason), set and deleted,
         uses of each fallback key, sessions too large, store errors."""
         return self.cookie.counters.snapshot()
+
+
+class StoreSessionMiddleware(SessionMiddleware):
+    """A :class:`SessionMiddleware` whose configuration keeps sessions in Redis: what
+    ``SessionMiddleware(...)`` becomes when ``store_url`` is set."""
+
+    _store_flow: StoreFlow
+
+    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        await self._store_flow(scope, receive, send)
+
+
+class _PlainHttpWarning:
+    """In front of the application with ``https_only``: a look at the scheme of the first
+    requests, until one over plain HTTP to a host other than this machine's shows that the
+    browser will drop the ``Secure`` cookie (that one logs a WARNING), or until enough have
+    come over HTTPS; then it takes itself out of the path."""
+
+    __slots__ = ("_looks_left", "_owner", "app")
+
+    LOOKS: Final = 1000
+
+    def __init__(self, app: ASGIApp, owner: SessionMiddleware) -> None:
+        self.app = app
+        self._owner = owner
+        self._looks_left = self.LOOKS
+
+    async def __call__(self, scope: Scope, receive: AnyReceive, send: AnySend) -> None:
+        if scope["type"] in ("http", "websocket"):
+            self._looks_left -= 1
+            plain = scope.get("scheme") in ("http", "ws") and not _local_host(scope)
+            if plain:
+                logger.warning(
+                    "https_only is set, but a request came over plain http to %s: the browser "
+                    "will not keep or send the Secure session cookie, so sessions will not last "
+                    "(serve over https, or leave https_only off while developing)",
+                    _host(scope),
+                )
+            if plain or self._looks_left <= 0:
+                self._owner._stop_looking(self.app)
+        await self.app(scope, receive, send)
 
 
 class SharedSessions:

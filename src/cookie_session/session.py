@@ -36,6 +36,8 @@ first :func:`cookie_session.csrf_token` call (see :mod:`cookie_session.csrf`).""
 MAX_AGE_LIMIT: Final = 400 * 24 * 60 * 60
 """Browsers cap a cookie's lifetime at 400 days."""
 _UNSET: Final = object()
+DEFAULT_MAX_AGE: Final = 14 * 24 * 60 * 60
+"""``SessionConfig.max_age``'s default (a test holds the two equal)."""
 
 # Values a caller cannot change in place: handing one out cannot change the session.
 _IMMUTABLE_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
@@ -62,7 +64,7 @@ class Session(dict[str, Any]):
     """Set by :meth:`regenerate`: the session starts afresh when the response starts."""
     session_id: str | None = None
     """The server-side store's ID for this session; ``None`` for sessions kept in the cookie."""
-    configured_max_age: int | None = None
+    configured_max_age: int | None = DEFAULT_MAX_AGE
     """The configuration's ``max_age``: what :attr:`max_age` is until :meth:`set_max_age`.
     Set on the class each request path makes its sessions of (see :func:`configured_class`)."""
 
@@ -319,7 +321,10 @@ def _is_litestar_empty(value: object) -> bool:
 
 def configured_class(base: type[Session], max_age: int | None) -> type[Session]:
     """A subclass of ``base`` whose sessions know the configuration's ``max_age``: made once
-    per request path, so that no request pays for telling each session."""
+    per request path, so that no request pays for telling each session; ``base`` itself for
+    the default ``max_age`` (a class of its own costs a little on every request)."""
+    if max_age == base.configured_max_age:
+        return base
     return type(
         base.__name__, (base,), {"configured_max_age": max_age, "__module__": base.__module__}
     )
