@@ -19,6 +19,10 @@ because they must decide and write at once: a change to a session is applied onl
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
 
+A little over the other modules' length because each operation's commands (and why they are
+in that order) are spelt out here, beside the layout and the scripts they rely on; how they
+reach Redis (connections, timer, retry, errors) is :mod:`cookie_session._store_connection`'s.
+
 redis-py is imported when a store first talks to Redis, never by ``import cookie_session``; any
 error it raises becomes :class:`~cookie_session.SessionStoreUnavailable`, logged at ERROR with the
 operation and the failure but never session data, an ID or a password.
