@@ -1,0 +1,64 @@
+"""Requests through SessionMiddleware alone, for counting instructions with callgrind.
+
+Usage (two runs, whose difference is 1000 requests, so start-up cancels out):
+
+    for n in 500 1500; do
+        PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=cg.$n \
+            .venv/bin/python benchmarks/instructions.py read $n
+    done
+    # instructions per request: (summary of cg.1500 - summary of cg.500) / 1000
+
+Scenarios: ``nocookie`` (a request without a cookie, session untouched), ``read`` (a valid
+cookie, one value read) and ``write`` (a valid cookie, one value changed), 2000 visitors round
+robin. Instruction counts do not depend on what else the machine runs, so two versions of the
+code can be compared on a busy machine where timings (overhead.py) cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from cookie_session import SessionCodec, SessionMiddleware
+
+SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"  # a benchmark's
+scenario = sys.argv[1]
+N = int(sys.argv[2])
+
+
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    s = scope["session"]
+    if scenario == "read":
+        s.get("user")
+    elif scenario == "write":
+        s["n"] = s.get("n", 0) + 1
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+mw = SessionMiddleware(app, secret_key=SECRET)
+codec = SessionCodec([SECRET], max_age=None)
+cookies = [
+    codec.encode({"user": f"user{i}", "n": i, "cart": list(range(5))}).encode() for i in range(2000)
+]
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send(message: Any) -> None:
+    pass
+
+
+async def main() -> None:
+    for i in range(N):
+        headers = [(b"host", b"example.com")]
+        if scenario != "nocookie":
+            headers.append((b"cookie", b"session=" + cookies[i % 2000]))
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers, "scheme": "http"}
+        await mw(scope, receive, send)
+
+
+asyncio.run(main())
