@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import sys
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -349,6 +350,18 @@ def test_a_malformed_multipart_form_has_no_token(site: Site) -> None:
     )
 
     assert (response.status_code, response.text) == (403, "CSRF token missing")
+
+
+def test_a_multipart_form_without_python_multipart_fails_naming_the_extra(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = site.token()
+    monkeypatch.setitem(sys.modules, "python_multipart.multipart", None)  # not installed
+    body, content_type = multipart({"csrf_token": token})
+
+    with pytest.raises(ImportError, match=r"pip install 'cookie-session\[csrf\]'"):
+        site.client.post("/form", content=body, headers={"content-type": content_type})
+    assert site.client.post("/echo", headers={"x-csrf-token": token}).status_code == 200
 
 
 def test_a_configured_form_field_is_read() -> None:
