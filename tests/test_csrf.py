@@ -750,7 +750,7 @@ def quart_app(**fields: Unpack[SessionFields]) -> Quart:
     fields.setdefault("secret_key", SECRET)
     fields.setdefault("csrf", True)
     app = Quart(__name__)
-    check_quart_requests(app, use_cookie_session(app, **fields))
+    use_cookie_session(app, **fields)  # with csrf=True it installs the check itself
 
     @app.route("/token")
     async def token() -> ResponseReturnValue:

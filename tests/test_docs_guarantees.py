@@ -46,6 +46,7 @@ PAGES = [
     "docs/cli.md",
     "docs/configuration.md",
     "docs/cookie-format.md",
+    "docs/csrf.md",
     "docs/encryption.md",
     "docs/flash.md",
     "docs/frameworks.md",

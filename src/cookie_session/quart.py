@@ -212,4 +212,8 @@ def use_cookie_session(
 
     app.before_request(answer_when_unavailable)
     app.before_websocket(answer_when_unavailable)
+    if interface.config.csrf:  # honoured here too: nothing a configuration asks is ignored
+        from cookie_session.csrf import check_quart_requests
+
+        check_quart_requests(app, interface)
     return interface

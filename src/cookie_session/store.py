@@ -13,8 +13,9 @@ never taken from a client. A user is named by the string form of the session's v
 ``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
 
 Every command touches one key (a layout meant for Redis Cluster too, which is not yet tested:
-only a single server is); the commands of one request go out together in a pipeline (one round trip), or alone when there is one (a change to a session
-without ``user_key``: its script by EVALSHA). Two of them are Lua scripts, on one key each,
+only a single server is); the commands of one request go out together in a pipeline (one round
+trip), or alone when there is one (a change to a session without ``user_key``: its script by
+EVALSHA). Two of them are Lua scripts, on one key each,
 because they must decide and write at once: a change to a session is applied only if the session
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
