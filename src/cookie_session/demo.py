@@ -24,6 +24,8 @@ from cookie_session._durations import seconds_and_duration
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.cookie import attributes as _attributes
+from cookie_session.csrf import csrf_token
+from cookie_session.flash import flash, pop_flashes
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.sealed import SEALED_PREFIX
 from cookie_session.session import Session, get_session
@@ -74,9 +76,12 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
     async def page(request: Request) -> HTMLResponse:
         assert sessions is not None  # built before any request reaches a route
         cookie = request.cookies.get(config.session_cookie)
-        store_card = await _store_card(store, config, get_session(request))
+        csrf = _csrf_field(config, get_session(request))
+        store_card = await _store_card(store, config, get_session(request), csrf)
         return HTMLResponse(
-            _render_page(config, request, cookie, throwaway_secret, sessions.stats(), store_card)
+            _render_page(
+                config, request, cookie, throwaway_secret, sessions.stats(), store_card, csrf
+            )
         )
 
     @app.get("/counter")
@@ -106,6 +111,7 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
             del notes[:-MAX_NOTES]
             while len(notes) > 1 and len(SessionCodec.serialise(session)) > MAX_SESSION_JSON:
                 del notes[0]
+            flash(session, "Note stored.")  # shown once, on the page the redirect leads to
         return _back_to_page()
 
     @app.post("/clear")
@@ -172,6 +178,14 @@ def _cookie_attributes(config: SessionConfig) -> list[_CookieAttribute]:
     return [_CookieAttribute(name, sent.get(name), meaning) for name, meaning in meanings.items()]
 
 
+def _csrf_field(config: SessionConfig, session: Session) -> str:
+    """The hidden field every form of the page carries when ``csrf`` is on (SESSION_CSRF)."""
+    if not config.csrf:
+        return ""
+    token = escape(csrf_token(session))
+    return f'<input type="hidden" name="{escape(config.csrf_field)}" value="{token}">'
+
+
 def _back_to_page() -> Response:
     # 303: the browser follows with a GET, so reloading the page does not repeat the form.
     return RedirectResponse("/", status_code=303)
@@ -189,7 +203,7 @@ def _readability(cookie: str) -> str:
 
 
 async def _store_card(
-    store: RedisSessionStore | None, config: SessionConfig, session: Session
+    store: RedisSessionStore | None, config: SessionConfig, session: Session, csrf: str = ""
 ) -> str:
     """The "Sessions in Redis" card: this session's ID, or the user's sessions; none without
     a store."""
@@ -204,7 +218,7 @@ async def _store_card(
         )
     elif user is None:
         body = (
-            '<form class="row" method="post" action="/login">'
+            f'<form class="row" method="post" action="/login">{csrf}'
             f'<input type="text" name="user" maxlength="{MAX_NOTE_LENGTH}" required '
             'placeholder="A user name" aria-label="User"><button type="submit">Log in as</button>'
             '</form><p class="muted">Log in from two browsers to see two sessions.</p>'
@@ -218,7 +232,7 @@ async def _store_card(
         body = (
             f'<p>Signed in as <strong id="user">{escape(str(user))}</strong>; '
             f'this user\'s sessions:</p><ul id="user-sessions">{items}</ul>'
-            '<form method="post" action="/logout-everywhere">'
+            f'<form method="post" action="/logout-everywhere">{csrf}'
             '<button class="danger" type="submit">Log out everywhere</button></form>'
         )
     return f'<section id="store-card"><h2>Sessions in Redis</h2>{body}</section>'
@@ -231,8 +245,12 @@ def _render_page(
     throwaway_secret: bool,
     stats: SessionStats,
     store_card: str,
+    csrf: str = "",
 ) -> str:
     session = get_session(request)
+    flashes = "".join(
+        f'<p class="notice flash">{escape(item.message)}</p>' for item in pop_flashes(session)
+    )
     counter = session.get("counter", 0)
     notes = session.get("notes", [])
     contents = json.dumps(dict(session), indent=2, ensure_ascii=False)
@@ -261,7 +279,8 @@ def _render_page(
         else ""
     )
     return _PAGE.format(
-        notice=notice,
+        notice=notice + flashes,
+        csrf=csrf,
         lead="Everything below lives in Redis; the cookie carries only a signed session ID."
         if config.store_url is not None
         else f"Everything below lives in {'an encrypted' if config.encrypt else 'a signed'} "
@@ -363,7 +382,7 @@ _PAGE: Final = """<!doctype html>
 <div>
 <section>
   <h2>Visits</h2>
-  <form class="row" method="post" action="/increment">
+  <form class="row" method="post" action="/increment">{csrf}
     <span class="counter" id="counter">{counter}</span>
     <button type="submit">Count a visit</button>
   </form>
@@ -372,7 +391,7 @@ _PAGE: Final = """<!doctype html>
 </section>
 <section>
   <h2>Notes</h2>
-  <form class="row" method="post" action="/note">
+  <form class="row" method="post" action="/note">{csrf}
     <input type="text" name="note" maxlength="{max_note_length}" required
            placeholder="Something to remember" aria-label="Note">
     <button type="submit">Store note</button>
@@ -384,7 +403,7 @@ _PAGE: Final = """<!doctype html>
   <h2>Session contents</h2>
   <pre id="contents">{contents}</pre>
   <p class="muted">{cookie_state}</p>
-  <form method="post" action="/clear">
+  <form method="post" action="/clear">{csrf}
     <button class="danger" type="submit">Clear the session</button>
   </form>
 </section>
