@@ -355,12 +355,8 @@ class StoreFlow:
         if own is not None:
             carried[MAX_AGE_KEY] = own
         json_text = self.cookie.codec.serialise(carried)
-        if browser:
-            self.cookie.set(message, json_text, None)
-        elif own is None and started is None:
-            self.cookie.set(message, json_text)
-        else:
-            self.cookie.set(message, json_text, self.cookie.max_age_for(carried, started))
+        max_age = None if browser else self.cookie.max_age_for(carried, started)
+        self.cookie.set(message, json_text, max_age)
 
     def _delete_cookie(self, message: Message) -> None:
         self.cookie.delete(message)

@@ -35,6 +35,7 @@ from quart.wrappers import BaseRequestWebsocket, Response
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cookie_session._cookie_flow import CookieFlow, CookieOpened
+from cookie_session._store_flow import UNAVAILABLE_BODY
 from cookie_session.config import SessionConfig, SessionFields
 from cookie_session.cookie import SessionCookie
 from cookie_session.exceptions import SessionStoreUnavailable
@@ -51,7 +52,7 @@ __all__ = ["CookieSessionInterface", "QuartSession", "use_cookie_session"]
 
 logger = logging.getLogger("cookie_session")
 
-_UNAVAILABLE_BODY: Final = "The session store is unavailable; try again in a moment.\n"
+_UNAVAILABLE_BODY: Final = UNAVAILABLE_BODY.decode()
 
 
 class QuartSession(Session, SessionMixin):
@@ -202,12 +203,9 @@ def use_cookie_session(
         # Before the view: a session Redis could not load is never served as an empty one.
         current = quart.session._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy
         if isinstance(current, QuartSession) and current.unavailable:
-            return Response(
-                _UNAVAILABLE_BODY,
-                status=503,
-                headers={"Retry-After": "1", "Cache-Control": "no-store"},
-                content_type="text/plain; charset=utf-8",
-            )
+            response = Response("")
+            _make_unavailable(response)
+            return response
         return None
 
     app.before_request(answer_when_unavailable)
