@@ -220,7 +220,7 @@ class StoreFlow:
     async def save(self, message: Message, current: object, opened: StoreOpened) -> None:
         """Save what the application left in ``scope["session"]`` (``current``) and add the
         headers it needs to the response start ``message``, as
-        :meth:`SessionMiddleware.add_cookie_headers` does for cookie sessions.
+        :meth:`CookieFlow.add_cookie_headers` does for cookie sessions.
 
         Raises SessionStoreUnavailable (nothing is then reported saved), SessionTooLarge
         (over ``store_max_bytes``: nothing is sent to Redis) or TypeError (a value JSON cannot
