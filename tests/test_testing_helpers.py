@@ -41,12 +41,15 @@ from starlette.testclient import TestClient
 import cookie_session
 from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
 from cookie_session import (
+    SealedCodec,
     SessionCodec,
     SessionConfig,
     SessionMiddleware,
     SessionTooLarge,
 )
+from cookie_session.cookie import SessionCookie
 from cookie_session.quart import use_cookie_session
+from cookie_session.session import MAX_AGE_KEY
 from cookie_session.testing import (
     aclient_session,
     aread_session_cookie,
@@ -448,6 +451,88 @@ def test_a_refused_cookie_value_is_a_value_error_saying_why(
 ) -> None:
     with pytest.raises(ValueError, match=rf"the session cookie is refused \({reason}\): "):
         read_session_cookie(config_of(variant), value())
+
+
+DAY = 24 * 60 * 60
+
+
+def made_days_ago(variant: dict[str, Any], data: dict[str, Any], days: int) -> str:
+    """The cookie value of ``config_of(variant)`` carrying ``data``, made ``days`` ago."""
+    keys = [SECRET]
+
+    def clock() -> float:
+        return time.time() - days * DAY
+
+    if variant.get("encrypt"):
+        return SealedCodec(keys, max_age=None, clock=clock).encode(data)
+    return SessionCodec(keys, max_age=None, clock=clock).encode(data)
+
+
+@pytest.mark.parametrize("variant", VARIANTS[:2])
+def test_a_session_longer_lived_than_max_age_by_its_own_lifetime_reads_back(
+    variant: dict[str, Any],
+) -> None:
+    # set_max_age(30 days), "remember me": 20 days on, past the configured 14, the middleware
+    # still reads it, and so must the helpers.
+    config = config_of(variant)
+    remembered = {"user": "ada", MAX_AGE_KEY: 30 * DAY}
+    value = made_days_ago(variant, remembered, 20)
+
+    assert read_session_cookie(config, value) == remembered
+    assert SessionCookie(config).verify(value.encode()).data == remembered
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("variant", VARIANTS[:2])
+async def test_the_awaitable_read_honours_a_sessions_own_lifetime(
+    variant: dict[str, Any],
+) -> None:
+    config = config_of(variant)
+    remembered = {"user": "ada", MAX_AGE_KEY: 30 * DAY}
+
+    assert await aread_session_cookie(config, made_days_ago(variant, remembered, 20)) == remembered
+
+
+@pytest.mark.anyio
+async def test_with_a_store_a_sessions_own_lifetime_rides_in_its_cookie(store_url: str) -> None:
+    # As the store's request path sends it, so that the middleware, and aread_session_cookie,
+    # judge the cookie's age by it.
+    config = SessionConfig(secret_key=SECRET, store_url=store_url)
+    remembered = {"user": "ada", MAX_AGE_KEY: 30 * DAY}
+
+    carried = SessionCodec([SECRET], max_age=None).verify(await asession_cookie(config, remembered))
+
+    assert carried.data[MAX_AGE_KEY] == 30 * DAY
+    assert await aread_session_cookie(config, made_days_ago({}, carried.data, 20)) == remembered
+
+
+@pytest.mark.parametrize("variant", VARIANTS[:2])
+def test_a_session_shorter_lived_than_max_age_by_its_own_lifetime_is_refused_once_over_it(
+    variant: dict[str, Any],
+) -> None:
+    config = config_of(variant)
+    value = made_days_ago(variant, {"user": "ada", MAX_AGE_KEY: DAY}, 2)
+
+    with pytest.raises(ValueError, match=r"refused \(expired\): .*own max_age is 86400"):
+        read_session_cookie(config, value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_session_put_into_a_client_expires_with_its_own_lifetime(
+    kind: str, open_browser: OpenBrowser
+) -> None:
+    config = config_of({})
+    browser = await open_browser(kind, config)
+    remembered = {"user": "ada", MAX_AGE_KEY: 30 * DAY}
+    before = int(time.time())
+
+    set_client_session(browser.client, config, remembered)
+
+    [cookie] = browser.session_cookies(config.session_cookie)
+    assert cookie.expires is not None
+    assert before + 30 * DAY <= cookie.expires <= time.time() + 30 * DAY
+    assert await browser.get("/app/session") == remembered
 
 
 def test_a_session_the_middleware_could_not_send_is_refused() -> None:

@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from cookie_session._store_flow import ID_FIELD
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, encode_json_value
-from cookie_session.cookie import attributes, make_codec
+from cookie_session.cookie import SessionCookie, attributes, make_codec
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
+from cookie_session.session import MAX_AGE_KEY
 from cookie_session.store import RedisSessionStore, is_session_id, user_of_field
 
 if TYPE_CHECKING:
@@ -108,12 +109,18 @@ async def asession_cookie(config: SessionConfig, data: Mapping[str, Any]) -> str
         return session_cookie(config, data)
     fields = _stored_fields(config, data)
     user = user_of_field(fields.get(config.user_key)) if config.user_key is not None else None
+    own = _own_max_age(json.loads(fields[MAX_AGE_KEY])) if MAX_AGE_KEY in fields else None
     store = RedisSessionStore.from_config(config)
     try:
-        session_id = await store.create(fields, user)
+        session_id = await store.create(fields, user, lifetime=own)
     finally:
         await store.aclose()
-    return _cookie_value(config, {ID_FIELD: session_id})
+    # As the store's request path sends it: the session's own lifetime rides in the cookie, so
+    # the cookie's age is checked against it rather than against the configuration's max_age.
+    carried: dict[str, object] = {ID_FIELD: session_id}
+    if own is not None:
+        carried[MAX_AGE_KEY] = own
+    return _cookie_value(config, carried)
 
 
 async def aread_session_cookie(config: SessionConfig, value: str) -> dict[str, Any]:
@@ -127,7 +134,9 @@ async def aread_session_cookie(config: SessionConfig, value: str) -> dict[str, A
     if config.store_url is None:
         return read_session_cookie(config, value)
     data = _verified(config, value).data
-    session_id = data.get(ID_FIELD) if len(data) == 1 else None
+    # {"sid": ID}, and the session's own lifetime when it has one (set_max_age).
+    plain = len(data) == 1 or (len(data) == 2 and MAX_AGE_KEY in data)
+    session_id = data.get(ID_FIELD) if plain else None
     if not is_session_id(session_id):
         raise ValueError(
             "the session cookie carries no session ID: with store_url set, the cookie holds only "
@@ -161,7 +170,7 @@ def set_client_session(client: object, config: SessionConfig, data: Mapping[str,
     """
     _refuse_store(config, "set_client_session")
     jar, host = _jar_of(client)
-    _put(jar, host, config, _cookie_value(config, data))
+    _put(jar, host, config, _cookie_value(config, data), data)
 
 
 def client_session(client: object, config: SessionConfig) -> dict[str, Any]:
@@ -183,7 +192,7 @@ async def aset_client_session(
     """:func:`set_client_session` in every mode: with ``store_url`` set, ``data`` is saved in
     Redis first (see :func:`asession_cookie`)."""
     jar, host = _jar_of(client)  # a wrong client is refused before anything is saved
-    _put(jar, host, config, await asession_cookie(config, data))
+    _put(jar, host, config, await asession_cookie(config, data), data)
 
 
 async def aclient_session(client: object, config: SessionConfig) -> dict[str, Any]:
@@ -215,8 +224,10 @@ def _cookie_value(config: SessionConfig, data: Mapping[str, Any]) -> str:
 
 
 def _verified(config: SessionConfig, value: str) -> VerifiedCookie:
+    # SessionCookie.verify, not the codec's alone: a session with a lifetime of its own
+    # (set_max_age) is judged by it, longer or shorter than the configuration's max_age.
     try:
-        return make_codec(config).verify(value)
+        return SessionCookie(config).verify(value.encode("utf-8"))
     except CookieRejected as rejection:
         raise ValueError(
             f"the session cookie is refused ({rejection.kind}): {rejection.reason}"
@@ -308,10 +319,18 @@ def _jar_domain(config: SessionConfig, host: str) -> str:
     return name if "." in name else name + ".local"
 
 
-def _put(jar: CookieJar, host: str, config: SessionConfig, value: str) -> None:
-    """Put ``value`` in ``jar`` as the application's Set-Cookie would have."""
+def _own_max_age(value: object) -> int | None:
+    """A session's own lifetime as :meth:`Session.set_max_age` stores it, else ``None``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _put(
+    jar: CookieJar, host: str, config: SessionConfig, value: str, data: Mapping[str, Any]
+) -> None:
+    """Put ``value``, the cookie carrying ``data``, in ``jar`` as the application's
+    Set-Cookie would have: it expires with the session's own lifetime when it has one."""
     domain = _jar_domain(config, host)
-    max_age = config.max_age
+    max_age = SessionCookie(config).max_age_for(data, None)
     jar.set_cookie(
         Cookie(
             version=0,
