@@ -401,6 +401,31 @@ def test_a_wrong_token_is_refused_as_invalid(site: Site, method: str) -> None:
     assert site.recorder.calls == ["GET /token"]
 
 
+@pytest.mark.parametrize("byte", [b"=", b" ", b".", b"\xe9"])
+def test_a_header_token_with_a_byte_outside_its_alphabet_is_refused(
+    site: Site, byte: bytes
+) -> None:
+    token = site.token().encode("ascii")
+
+    response = site.client.post("/echo", headers={"x-csrf-token": token[:40] + byte + token[41:]})
+
+    assert (response.status_code, response.text) == (403, "CSRF token invalid")
+
+
+def test_a_header_token_in_standard_base64_is_refused(site: Site) -> None:
+    # The same bytes in the other alphabet ("+" and "/" for "-" and "_"): a token has one
+    # spelling, checked on the header's bytes as they come.
+    token = site.token()
+    while "-" not in token and "_" not in token:
+        token = site.token()
+    standard = token.translate(str.maketrans("-_", "+/"))
+
+    response = site.client.post("/echo", headers={"x-csrf-token": standard})
+
+    assert (response.status_code, response.text) == (403, "CSRF token invalid")
+    assert site.client.post("/echo", headers={"x-csrf-token": token}).status_code == 200
+
+
 def test_a_wrong_token_in_a_form_is_refused_as_invalid(site: Site) -> None:
     site.token()
     response = site.client.post("/form", data={"csrf_token": "forged"})

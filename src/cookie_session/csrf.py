@@ -24,9 +24,9 @@ python-multipart (the ``csrf`` extra), imported when the first such form arrives
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import logging
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -67,8 +67,13 @@ INVALID: Final = "CSRF token invalid"
 # are multiples of 3), so each token has exactly one spelling and any changed character changes
 # the bytes it stands for.
 _SECRET_BYTES: Final = 30
-_SECRET_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{40}")
-_TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{80}")
+_SECRET_CHARACTERS: Final = 40
+_TOKEN_CHARACTERS: Final = 80
+_TOKEN_BITS: Final = 8 * _SECRET_BYTES
+_LOW_BITS: Final = (1 << _TOKEN_BITS) - 1
+# URL-safe base64 to the standard alphabet for binascii's strict decoder; "+" and "/", which are
+# not in a token's alphabet, become "!", which is in neither, so that the decoder refuses them.
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_+/", b"+/!!")
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:
@@ -93,27 +98,54 @@ def verify_csrf_token(session: object, token: str | None) -> bool:
     ``False`` for no token, a malformed one, and a session without a secret (or no session).
     Reading the session this way does not count as the application's use of it.
     """
-    if not isinstance(session, Mapping) or token is None:
+    if token is None or not token.isascii():
         return False
+    return _verifies(session, token.encode("ascii"))
+
+
+def _verifies(session: object, token: bytes) -> bool:
+    """:func:`verify_csrf_token` for a token as the request carries it (bytes).
+
+    The check's own path: every request it lets through pays for it, so it is written for
+    speed (measured with benchmarks/overhead.py's csrf_post, docs/performance.md): binascii's
+    strict decoder instead of a pattern and base64's pure-Python wrappers, the unmasking as one
+    XOR of two integers. What it accepts is what the pattern did: exactly 80 characters of the
+    URL-safe alphabet (a "+", "/", "=", space or any other byte is refused by the decoder, and
+    padding by the length of what it decodes), and the comparison is hmac.compare_digest's.
+    """
     # dict.get: the check's own look at a Session is no use of it (no Vary, no flags).
-    stored = (
-        dict.get(session, CSRF_SECRET_KEY)
-        if isinstance(session, dict)
-        else session.get(CSRF_SECRET_KEY)
-    )
-    secret = _secret(stored)
-    if secret is None or len(token) != 80 or not _TOKEN_PATTERN.fullmatch(token):
+    if isinstance(session, dict):
+        stored = dict.get(session, CSRF_SECRET_KEY)
+    elif isinstance(session, Mapping):
+        stored = session.get(CSRF_SECRET_KEY)
+    else:
         return False
-    raw = base64.urlsafe_b64decode(token)
-    mask, masked = raw[:_SECRET_BYTES], raw[_SECRET_BYTES:]
-    return hmac.compare_digest(_xor(mask, masked), secret)
+    secret = _secret(stored)
+    if secret is None or len(token) != _TOKEN_CHARACTERS:
+        return False
+    raw = _decoded(token, 2 * _SECRET_BYTES)
+    if raw is None:
+        return False
+    both = int.from_bytes(raw)  # the mask in the high 240 bits, the masked secret in the low
+    unmasked = ((both >> _TOKEN_BITS) ^ (both & _LOW_BITS)).to_bytes(_SECRET_BYTES)
+    return hmac.compare_digest(unmasked, secret)
 
 
 def _secret(stored: object) -> bytes | None:
     """The secret a session holds, or ``None`` when it holds none (or something else)."""
-    if not isinstance(stored, str) or not _SECRET_PATTERN.fullmatch(stored):
+    if not isinstance(stored, str) or len(stored) != _SECRET_CHARACTERS or not stored.isascii():
         return None
-    return base64.urlsafe_b64decode(stored)
+    return _decoded(stored.encode("ascii"), _SECRET_BYTES)
+
+
+def _decoded(text: bytes, size: int) -> bytes | None:
+    """The ``size`` bytes that URL-safe ``text`` spells, or ``None`` when it spells other bytes
+    or is no unpadded URL-safe base64 (the callers check its length first)."""
+    try:
+        raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE), strict_mode=True)
+    except binascii.Error:
+        return None
+    return raw if len(raw) == size else None
 
 
 def _encode(raw: bytes) -> str:
@@ -141,42 +173,51 @@ class CsrfCheck:
         self._exempt = config.csrf_exempt
         self._oversized = _oversized_reason(config.csrf_header)
 
-    async def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+    def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> Awaitable[None]:
+        # Not a coroutine function: a request the check lets by on its header (or does not
+        # check) goes on as the application's own coroutine, with none of the check's in
+        # between. That, and _verifies, is what the check costs each such request
+        # (benchmarks/overhead.py's csrf_post, docs/performance.md).
         if (
             scope["type"] != "http"
             or scope["method"] in SAFE_METHODS
             or scope["path"].startswith(self._exempt)
         ):
-            await self.app(scope, receive, send)
-            return
-        token: str | None = None
+            return self.app(scope, receive, send)
+        header = self._header
+        for name, value in scope["headers"]:
+            if name == header and value:  # the first non-empty one
+                if _verifies(scope.get("session"), value):
+                    return self.app(scope, receive, send)
+                return self._refuse(scope, send, INVALID)
+        return self._check_form(scope, receive, send)
+
+    async def _check_form(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> None:
+        """The check of a request without the header: the token must be in its form."""
         content_type = b""
         declared_length = 0
         for name, value in scope["headers"]:
-            if name == self._header:
-                if token is None and value:
-                    token = value.decode("latin-1")
-            elif name == b"content-type":
+            if name == b"content-type":
                 content_type = value
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
-        if token is None:
-            media_type = content_type.partition(b";")[0].strip().lower()
-            if media_type in FORM_TYPES:
-                if declared_length > FORM_LIMIT:
-                    await self._refuse(scope, send, self._oversized)
-                    return
-                messages, body, over_limit = await _read_body(receive)
-                if over_limit:
-                    await self._refuse(scope, send, self._oversized)
-                    return
-                if body is not None:
-                    token = _form_field(body, media_type, content_type, self._field)
-                receive = _replay(messages, receive)
+        token: bytes | None = None
+        media_type = content_type.partition(b";")[0].strip().lower()
+        if media_type in FORM_TYPES:
+            if declared_length > FORM_LIMIT:
+                await self._refuse(scope, send, self._oversized)
+                return
+            messages, body, over_limit = await _read_body(receive)
+            if over_limit:
+                await self._refuse(scope, send, self._oversized)
+                return
+            if body is not None:
+                token = _form_field(body, media_type, content_type, self._field)
+            receive = _replay(messages, receive)
         if token is None:
             await self._refuse(scope, send, MISSING)
             return
-        if not verify_csrf_token(scope.get("session"), token):
+        if not _verifies(scope.get("session"), token):
             await self._refuse(scope, send, INVALID)
             return
         await self.app(scope, receive, send)
@@ -240,7 +281,7 @@ def _replay(
     return replay
 
 
-def _form_field(body: bytes, media_type: bytes, content_type: bytes, field: bytes) -> str | None:
+def _form_field(body: bytes, media_type: bytes, content_type: bytes, field: bytes) -> bytes | None:
     """The first value of ``field`` in a form body, or ``None`` when it has none."""
     if media_type == b"application/x-www-form-urlencoded":
         # Latin-1 both ways: byte for byte, whatever the form's own encoding.
@@ -248,12 +289,12 @@ def _form_field(body: bytes, media_type: bytes, content_type: bytes, field: byte
             body.decode("latin-1"), keep_blank_values=True, encoding="latin-1"
         ):
             if name.encode("latin-1") == field:
-                return value
+                return value.encode("latin-1")
         return None
     return _multipart_field(body, content_type, field)
 
 
-def _multipart_field(body: bytes, content_type: bytes, field: bytes) -> str | None:
+def _multipart_field(body: bytes, content_type: bytes, field: bytes) -> bytes | None:
     """The first plain (not file) value of ``field`` in a ``multipart/form-data`` body, read
     with python-multipart; ``None`` when it has none or the body is not well-formed."""
     try:
@@ -319,7 +360,7 @@ def _multipart_field(body: bytes, content_type: bytes, field: bytes) -> str | No
         parser.finalize()
     except ValueError:  # python-multipart's FormParserError: not a well-formed body
         return None
-    return found[0].decode("latin-1") if found else None
+    return found[0] if found else None
 
 
 class QuartSessions(Protocol):
