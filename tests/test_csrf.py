@@ -407,7 +407,7 @@ def test_a_header_token_with_a_byte_outside_its_alphabet_is_refused(
 ) -> None:
     token = site.token().encode("ascii")
 
-    response = site.client.post("/echo", headers={"x-csrf-token": token[:40] + byte + token[41:]})
+    response = site.client.post("/echo", headers={b"x-csrf-token": token[:40] + byte + token[41:]})
 
     assert (response.status_code, response.text) == (403, "CSRF token invalid")
 
