@@ -22,7 +22,7 @@ PUBLISHED_FILES = [
     REPOSITORY / "README.md",
     REPOSITORY / ".env.example",
     *sorted((REPOSITORY / "docs").glob("*.md")),
-    *sorted((REPOSITORY / "examples").glob("*")),
+    *sorted(path for path in (REPOSITORY / "examples").rglob("*") if path.is_file()),
 ]
 # A secret-looking literal: words of lower-case letters and digits joined by hyphens.
 LITERAL = re.compile(r"""["'=]([a-z0-9]+(?:-[a-z0-9]+){3,})["'\s]""")

@@ -70,18 +70,18 @@ class CookieFlow:
             return
         cookie = self.cookie
         incoming = cookie.read(scope)
-        ended = False
         if incoming is None:
             session = self._session_class()
             resend = False
         else:
+            if cookie.max_lifetime is not None and self._ended(scope, incoming):
+                await self._call_restarted(scope, receive, send, incoming)
+                return
             session = self._session_class(incoming.data)
             # Only a cookie of another key or format, or a refresh_after setting, can need it.
             resend = bool(
                 incoming.key_index or incoming.other_format or cookie.refresh_after is not None
             ) and cookie.must_resend(incoming)
-            if cookie.max_lifetime is not None and self._ended(scope, incoming):
-                session, resend, ended = self._session_class(), True, True
         if "session" in scope:
             # Another session middleware further out (a mounted sub-application with its own
             # cookie): the application gets a copy of the scope, as the ASGI spec asks of
@@ -90,6 +90,7 @@ class CookieFlow:
             scope = dict(scope)
         scope["session"] = session
 
+        # The closure keeps to what it must: each variable it captures costs every request.
         async def send_with_cookie(message: Message) -> None:
             if message["type"] in RESPONSE_STARTS:
                 current = scope.get("session")
@@ -98,18 +99,39 @@ class CookieFlow:
                     # nothing to send, at most a Vary.
                     if session.accessed:
                         if session._before_save is None:
-                            cookie.add_vary(message)
+                            self.cookie.add_vary(message)
                         else:
                             self.add_cookie_headers(message, session, incoming, resend=False)
                 else:
                     self.add_cookie_headers(
-                        message,
-                        current,
-                        incoming,
-                        replaced=current is not session,
-                        resend=resend,
-                        fresh=ended,
+                        message, current, incoming, replaced=current is not session, resend=resend
                     )
+            await send(message)
+
+        await self.inner(scope, receive, send_with_cookie)
+
+    async def _call_restarted(
+        self, scope: Scope, receive: AnyReceive, send: AnySend, incoming: VerifiedCookie
+    ) -> None:
+        """A request whose session's ``max_lifetime`` is over (rare, so out of ``__call__``'s
+        way): the application gets an empty session, and the browser a fresh cookie or the
+        deletion of its old one."""
+        session = self._session_class()
+        if "session" in scope:
+            scope = dict(scope)  # as in __call__
+        scope["session"] = session
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] in RESPONSE_STARTS:
+                current = scope.get("session")
+                self.add_cookie_headers(
+                    message,
+                    current,
+                    incoming,
+                    replaced=current is not session,
+                    resend=True,
+                    fresh=True,
+                )
             await send(message)
 
         await self.inner(scope, receive, send_with_cookie)
@@ -184,13 +206,20 @@ class CookieFlow:
             if not current.exposed and not resend:
                 return  # nothing was written and nothing changeable was handed out
         data = storable(current)
-        if data and (cookie.max_lifetime is not None or MAX_AGE_KEY in data):
+        if isinstance(data, Session):
+            # dict's own methods: the session's would only note a use that no longer matters
+            filled = dict.__len__(data) != 0
+            own_max_age = filled and dict.__contains__(data, MAX_AGE_KEY)
+        else:
+            filled = bool(data)
+            own_max_age = filled and MAX_AGE_KEY in data
+        if own_max_age or (filled and cookie.max_lifetime is not None):
             self._add_lifetime_headers(message, current, data, incoming, resend, fresh)
             return
         json_text = cookie.codec.serialise(data)
         if incoming is not None and not resend and json_text == incoming.json_text:
             return
-        if not data:
+        if not filled:
             if incoming is not None:
                 cookie.delete(message)
             return  # empty before, empty now
