@@ -298,6 +298,8 @@ WRONG_SETTINGS: list[dict[str, object] | None] = [
     {"session_cookie": "__Secure-session"},
     {"session_cookie": "__Host-session", "path": "/app"},
     {"max_lifetime": 0},
+    {"track_devices": True},
+    {"track_devices": True, "store_url": "redis://cache/0"},
     {"csrf_header": "x csrf"},
     {"csrf_field": ""},
     {"csrf_exempt": ["hooks"]},

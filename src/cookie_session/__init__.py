@@ -3,6 +3,7 @@
 from cookie_session.codec import SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.csrf import csrf_token
+from cookie_session.devices import SessionInfo
 from cookie_session.exceptions import (
     CookieDecryptionFailed,
     CookieExpired,
@@ -40,6 +41,7 @@ __all__ = [
     "SessionConfigWarning",
     "SessionError",
     "SessionFields",
+    "SessionInfo",
     "SessionMiddleware",
     "SessionNotInstalled",
     "SessionStats",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from cookie_session._audit import Auditor
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
+from cookie_session.devices import DEVICE_FIELD, SEEN_INTERVAL, DeviceRecord, client_of
 from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
 from cookie_session.session import (
     CSRF_SECRET_KEY,
@@ -47,7 +48,17 @@ ID_FIELD: Final = "sid"
 class StoreOpened:
     """What :meth:`StoreFlow.open` found for a request, which :meth:`StoreFlow.save` needs."""
 
-    __slots__ = ("ended", "loaded", "resend", "session", "session_id", "signed_at")
+    __slots__ = (
+        "client",
+        "device",
+        "ended",
+        "loaded",
+        "resend",
+        "seen_due",
+        "session",
+        "session_id",
+        "signed_at",
+    )
 
     def __init__(
         self,
@@ -73,6 +84,14 @@ class StoreOpened:
         self.resend = resend
         """Whether the cookie must be sent again even if nothing changes (fallback key,
         refresh_after)."""
+        # With track_devices only:
+        self.client: tuple[str | None, str | None] = (None, None)
+        """The request's client address and User-Agent."""
+        self.device: DeviceRecord | None = None
+        """The session's device record as loaded."""
+        self.seen_due = False
+        """Whether the record's last-seen time is due to be written (a signed-in session not
+        seen for :data:`~cookie_session.devices.SEEN_INTERVAL` seconds, or not yet recorded)."""
 
 
 class StoreFlow:
@@ -83,7 +102,16 @@ class StoreFlow:
     ASGI form, which also answers 503 itself when Redis fails.
     """
 
-    __slots__ = ("_audit", "_max_bytes", "_session_class", "_user_key", "cookie", "inner", "store")
+    __slots__ = (
+        "_audit",
+        "_max_bytes",
+        "_session_class",
+        "_track_devices",
+        "_user_key",
+        "cookie",
+        "inner",
+        "store",
+    )
 
     def __init__(
         self, app: ASGIApp, cookie: SessionCookie, store: RedisSessionStore | None = None
@@ -96,6 +124,7 @@ class StoreFlow:
         self.store = store if store is not None else RedisSessionStore.from_config(config)
         self._user_key = config.user_key
         self._max_bytes = config.store_max_bytes
+        self._track_devices = config.track_devices
         self._session_class = configured_class(Session, config.max_age)
         self._audit = Auditor(config.secret_key.get_secret_value())
 
@@ -120,7 +149,13 @@ class StoreFlow:
                 return  # a 503 went out instead of the application's response
             if message["type"] in RESPONSE_STARTS:
                 current = scope.get("session")
-                if current is not session or session.accessed or opened.resend or opened.ended:
+                if (
+                    current is not session
+                    or session.accessed
+                    or opened.resend
+                    or opened.ended
+                    or opened.seen_due
+                ):
                     try:
                         await self.save(message, current, opened)
                     except SessionStoreUnavailable:
@@ -154,6 +189,7 @@ class StoreFlow:
             fields = await self._load(session_id)
             if fields is None:  # expired or revoked: try the next
                 continue
+            device = fields.pop(DEVICE_FIELD, None)  # the store's, never the session's
             if self.cookie.max_lifetime is not None and self.cookie.lifetime_ended(
                 verified, _json_int(fields.get(STARTED_KEY))
             ):
@@ -161,14 +197,29 @@ class StoreFlow:
                 return StoreOpened(make(), None, {}, True, ended=True)
             session = make(self._decode(fields))
             session.session_id = session_id
-            return StoreOpened(
+            opened = StoreOpened(
                 session,
                 session_id,
                 fields,
                 self.cookie.must_resend(verified),
                 signed_at=verified.signed_at,
             )
-        return StoreOpened(make(), None, {}, False)
+            if self._track_devices:
+                self._note_device(opened, scope, device)
+            return opened
+        opened = StoreOpened(make(), None, {}, False)
+        if self._track_devices:
+            opened.client = client_of(scope)  # for a login on this request
+        return opened
+
+    def _note_device(self, opened: StoreOpened, scope: Scope, device: str | None) -> None:
+        """With ``track_devices``: what this request tells of the session's device."""
+        opened.client = client_of(scope)
+        opened.device = DeviceRecord.from_json(device)
+        signed_in = user_of_field(opened.loaded.get(self._user_key or "")) is not None
+        opened.seen_due = signed_in and (
+            opened.device is None or self.cookie.now() - opened.device.seen >= SEEN_INTERVAL
+        )
 
     async def _end(self, session_id: str, fields: Mapping[str, str]) -> None:
         """Delete a session whose ``max_lifetime`` is over (an audit line says so)."""
@@ -240,7 +291,10 @@ class StoreFlow:
             if current.accessed:
                 cookie.add_vary(message)
             if not current.exposed and not resend:
-                return  # nothing was written and nothing changeable was handed out
+                # Nothing was written and nothing changeable was handed out.
+                if opened.seen_due:
+                    await self._note_seen(opened)
+                return
         fields = _fields(storable(current))
         size = sum(len(key.encode()) + len(value) for key, value in fields.items())
         if size > self._max_bytes:
@@ -276,6 +330,7 @@ class StoreFlow:
                     self._delete_cookie(message)
                 return None
             started = self._start(fields, fresh=True)
+            self._add_device(fields, opened, user, same_user=False)
             new_id = await store.create(fields, user, lifetime=own)
             self._set_cookie(message, new_id, own, started, browser=browser)
             self._audit.log("started", new_id, user)
@@ -293,6 +348,7 @@ class StoreFlow:
             if fields.get(CSRF_SECRET_KEY) == loaded.get(CSRF_SECRET_KEY):
                 fields.pop(CSRF_SECRET_KEY, None)
             started = self._start(fields, fresh=True)
+            self._add_device(fields, opened, user, same_user=user == old_user)
             moved_id = await store.move(session_id, fields, old_user, user, lifetime=own)
             if moved_id is None:
                 _log_gone()
@@ -303,6 +359,8 @@ class StoreFlow:
         started = self._start(fields, fresh=False, loaded=loaded, signed_at=opened.signed_at)
         changed = {key: value for key, value in fields.items() if loaded.get(key) != value}
         removed = [key for key in loaded if key not in fields]
+        if opened.seen_due and (changed or removed or resend):
+            self._add_device(changed, opened, user, same_user=True)  # rides on this write
         if changed or removed:
             outcome = await store.update(session_id, changed, removed, user, lifetime=own)
             if outcome is WriteOutcome.GONE:
@@ -312,12 +370,44 @@ class StoreFlow:
                 self._delete_cookie(message)
                 return None
         elif not resend:
+            if opened.seen_due:
+                await self._note_seen(opened)
             return session_id  # unchanged: nothing written, no cookie sent
         elif not await store.touch(session_id, user, lifetime=own):
             return None  # gone meanwhile
         # Signed afresh, so the cookie lives as long as the data it points to.
         self._set_cookie(message, session_id, own, started, browser=browser)
         return session_id
+
+    def _add_device(
+        self, fields: dict[str, str], opened: StoreOpened, user: str | None, *, same_user: bool
+    ) -> None:
+        """With ``track_devices``, a signed-in session's device record, seen now, into the
+        fields to write: a new one when the session starts or changes user, else the loaded
+        one seen again."""
+        if not self._track_devices or user is None:
+            return
+        now = self.cookie.now()
+        if same_user and opened.device is not None:
+            record = opened.device.seen_again(now, opened.client)
+        else:
+            record = DeviceRecord(now, now, *opened.client)
+        fields[DEVICE_FIELD] = record.to_json()
+
+    async def _note_seen(self, opened: StoreOpened) -> None:
+        """Write the device's last-seen time on a request that writes nothing else, without
+        restarting the session's lifetime (at most once a minute per session)."""
+        assert opened.session_id is not None  # seen_due is only set for a loaded session
+        now = self.cookie.now()
+        if opened.device is not None:
+            record = opened.device.seen_again(now, opened.client)
+        else:  # a session from before track_devices: first seen now
+            record = DeviceRecord(now, now, *opened.client)
+        try:
+            await self.store.note_seen(opened.session_id, record)
+        except SessionStoreUnavailable:
+            self.cookie.counters.store_errors += 1
+            raise
 
     def _start(
         self,

@@ -104,6 +104,7 @@ class _OptionalFields(TypedDict, total=False):
     anonymous_max_age: int | None
     store_max_bytes: int
     max_lifetime: int | None
+    track_devices: bool
     csrf: bool
     csrf_header: str
     csrf_field: str
@@ -484,6 +485,12 @@ class SessionConfig(BaseSettings):
         description="Absolute lifetime: a session that started longer ago than this many seconds "
         "is ended on its next request, whatever refresh_after and activity did; None for none.",
     )
+    track_devices: bool = Field(
+        default=False,
+        description="Store with user_key only: record when each signed-in session started and "
+        "was last seen, its client address and User-Agent, for store.list_sessions() (a device "
+        "list). Personal data: off unless asked.",
+    )
     csrf: bool = Field(
         default=False,
         description="Refuse unsafe requests (not GET, HEAD, OPTIONS, TRACE) that do not carry "
@@ -753,6 +760,15 @@ class SessionConfig(BaseSettings):
                     ("anonymous_max_age", "max_age"),
                     "anonymous_max_age must not exceed max_age: it is the shorter lifetime of "
                     "sessions with no signed-in user",
+                )
+            )
+        missing = [field for field in ("store_url", "user_key") if getattr(self, field) is None]
+        if self.track_devices and missing:
+            problems.append(
+                (
+                    ("track_devices", *missing),
+                    f"track_devices requires {' and '.join(missing)}: devices are listed per "
+                    "signed-in user, from the sessions the Redis store indexes by user",
                 )
             )
         if self.user_key is not None and self.store_url is None:

@@ -8,6 +8,9 @@ The layout, every key starting with ``store_prefix`` (``cookie-session:`` by def
     {prefix}user:{user}    with user_key set: a sorted set of the user's session IDs, each scored
                            by when it expires (in ms); the set expires with its last session
 
+With ``track_devices``, a signed-in session's hash also holds its device record in the field
+``_cs.device`` (:mod:`cookie_session.devices`), which is never part of the session's data.
+
 An ID is 32 bytes from :mod:`secrets` in URL-safe base64 (43 characters, 256 bits), made here and
 never taken from a client. A user is named by the string form of the session's value under
 ``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
@@ -36,13 +39,16 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import SecretStr
 
 from cookie_session._audit import Auditor
 from cookie_session._store_connection import Command, RedisConnections, redacted_url
+from cookie_session.devices import DEVICE_FIELD, DeviceRecord, SessionInfo
 
 if TYPE_CHECKING:
     from cookie_session.config import SessionConfig
@@ -128,6 +134,16 @@ return 1
 # KEYS[1]: a user's index. Forgets expired IDs and returns the others, soonest expiry first.
 _LIST: Final = _NOW + "return redis.call('ZRANGE', KEYS[1], 0, -1)\n"
 
+# KEYS[1]: a session's hash. ARGV[1]: a field, ARGV[2]: its value. Set only if the session
+# exists, and without touching its expiry (a device seen again is not a session written).
+_SET_IF_EXISTS: Final = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
 
 class WriteOutcome(enum.Enum):
     """What became of a change to an existing session."""
@@ -171,6 +187,13 @@ def user_of_field(json_text: str | None) -> str | None:
     return json_text  # numbers, booleans, lists, objects: the JSON is the name
 
 
+def _most_recent_first(info: SessionInfo) -> tuple[bool, float, float]:
+    """Sorts sessions by when they were last seen, latest first (those never seen last), then
+    by when they expire, latest first."""
+    seen = info.last_seen.timestamp() if info.last_seen is not None else 0.0
+    return (info.last_seen is None, -seen, -info.expires_at.timestamp())
+
+
 def _text(value: bytes | str) -> str:
     """A reply from Redis as text (redis-py gives bytes unless told to decode)."""
     return value.decode("utf-8") if isinstance(value, bytes) else value
@@ -197,6 +220,7 @@ class RedisSessionStore:
         user_key: str | None = None,
         anonymous_lifetime: int | None = None,
         audit_key: str | None = None,
+        track_devices: bool = False,
     ) -> None:
         self._url = url if isinstance(url, SecretStr) else SecretStr(url)
         self.prefix = prefix
@@ -207,6 +231,8 @@ class RedisSessionStore:
         """Seconds a session with no signed-in user lives after its last write or refresh."""
         self.user_key = user_key
         """The session key that names the user, if sessions are indexed by user."""
+        self.track_devices = track_devices
+        """Whether signed-in sessions record their device (:meth:`list_sessions` reports it)."""
         self._lifetime_ms = str(lifetime * 1000)
         self._anonymous_ms = str(self.anonymous_lifetime * 1000)
         self._redis = RedisConnections(self._url, timeout=TIMEOUT_SECONDS)
@@ -226,6 +252,7 @@ class RedisSessionStore:
             user_key=config.user_key,
             anonymous_lifetime=config.anonymous_max_age,
             audit_key=config.secret_key.get_secret_value(),
+            track_devices=config.track_devices,
         )
 
     def __repr__(self) -> str:
@@ -349,6 +376,17 @@ class RedisSessionStore:
         replies = await self._pipeline("save", commands)
         return bool(replies[-1])
 
+    async def note_seen(self, session_id: str, record: DeviceRecord) -> bool:
+        """Record that a session's device was seen again, leaving its expiry as it was (a
+        read-only request); ``False`` if the session is gone."""
+        key = self.session_key(session_id)
+        redis = self._redis
+        written = await redis.run(
+            "save",
+            redis.command("EVAL", _SET_IF_EXISTS, 1, key, DEVICE_FIELD, record.to_json()),
+        )
+        return bool(written)
+
     # -- the application side ------------------------------------------------------------------
 
     async def revoke(self, session_id: str) -> bool:
@@ -379,11 +417,28 @@ class RedisSessionStore:
         in the index, where :meth:`user_sessions` and the next ``revoke_user`` find it: only
         the IDs whose session this call deleted leave the index.
         """
-        index = self.user_index_key(self._user_name(user))
+        return await self._revoke_listed(self._user_name(user), keep=None, by="revoke_user")
+
+    async def revoke_other_sessions(self, user: str | int, *, keep: str | None) -> int:
+        """Delete every session of ``user`` but ``keep`` ("log out other devices"); return how
+        many there were. ``keep`` is usually ``request.session.session_id``.
+
+        Needs ``user_key``; a login completing meanwhile is treated as by :meth:`revoke_user`.
+        """
+        return await self._revoke_listed(
+            self._user_name(user), keep=keep, by="revoke_other_sessions"
+        )
+
+    async def _revoke_listed(self, name: str, *, keep: str | None, by: str) -> int:
+        """Delete the sessions ``name``'s index lists, but ``keep``; only the IDs whose session
+        this call deleted leave the index (one listed but not yet written may be a login on its
+        way, which the next call must still find)."""
+        index = self.user_index_key(name)
         redis = self._redis
         ids = [
-            _text(session_id)
-            for session_id in await redis.run("revoke", redis.command("ZRANGE", index, 0, -1))
+            text
+            for text in map(_text, await redis.run("revoke", redis.command("ZRANGE", index, 0, -1)))
+            if text != keep
         ]
         if not ids:
             return 0
@@ -393,9 +448,8 @@ class RedisSessionStore:
         deleted = [session_id for session_id, reply in zip(ids, replies, strict=True) if reply]
         if deleted:
             await self._pipeline("revoke", [("ZREM", index, *deleted)])
-        name = self._user_name(user)
         for session_id in deleted:
-            self._audit.log("revoked", session_id, name, by="revoke_user")
+            self._audit.log("revoked", session_id, name, by=by)
         return len(deleted)
 
     async def user_sessions(self, user: str | int) -> list[str]:
@@ -415,6 +469,41 @@ class RedisSessionStore:
             "list", [("EXISTS", self.session_key(session_id)) for session_id in ids]
         )
         return [session_id for session_id, found in zip(ids, exists, strict=True) if found]
+
+    async def list_sessions(self, user: str | int) -> list[SessionInfo]:
+        """``user``'s live sessions, the most recently seen first: with ``track_devices``, when
+        each started and was last seen, its client address and User-Agent; without, only its
+        ID and expiry (the rest ``None``, and the soonest to expire last).
+
+        Needs ``user_key``. Mark "this device" by comparing with
+        ``request.session.session_id``.
+        """
+        ids = await self.user_sessions(user)
+        if not ids:
+            return []
+        commands: list[Command] = []
+        for session_id in ids:
+            key = self.session_key(session_id)
+            commands.append(("PTTL", key))
+            if self.track_devices:
+                commands.append(("HGET", key, DEVICE_FIELD))
+        replies = await self._pipeline("list", commands)
+        step = 2 if self.track_devices else 1
+        now_ms = time.time() * 1000
+        sessions: list[SessionInfo] = []
+        for position, session_id in enumerate(ids):
+            remaining_ms = int(replies[position * step])
+            if remaining_ms < 0:
+                continue  # gone since it was listed
+            expires_at = datetime.fromtimestamp((now_ms + remaining_ms) / 1000, UTC)
+            stored = replies[position * step + 1] if self.track_devices else None
+            record = DeviceRecord.from_json(_text(stored) if stored is not None else None)
+            if record is None:
+                sessions.append(SessionInfo(session_id, None, None, expires_at, None, None))
+            else:
+                sessions.append(record.info(session_id, expires_at))
+        sessions.sort(key=_most_recent_first)
+        return sessions
 
     async def ping(self) -> None:
         """Check that Redis answers."""
