@@ -318,6 +318,23 @@ def test_a_token_in_an_urlencoded_form_passes(site: Site) -> None:
     assert response.json()["amount"] == "5"
 
 
+def test_a_form_content_type_is_matched_in_any_letter_case(site: Site) -> None:
+    body = urllib.parse.urlencode({"csrf_token": site.token(), "amount": "5"})
+    headers = {"content-type": "Application/X-WWW-Form-URLEncoded; Charset=UTF-8"}
+
+    response = site.client.post("/form", content=body, headers=headers)
+
+    assert response.status_code == 200
+
+
+def test_an_empty_header_leaves_the_token_to_the_form(site: Site) -> None:
+    data = {"csrf_token": site.token(), "amount": "5"}
+
+    response = site.client.post("/form", data=data, headers={"x-csrf-token": ""})
+
+    assert response.status_code == 200
+
+
 def test_a_token_in_a_multipart_form_passes(site: Site) -> None:
     body, content_type = multipart({"amount": "5", "csrf_token": site.token()})
     response = site.client.post("/form", content=body, headers={"content-type": content_type})
@@ -328,6 +345,24 @@ def test_a_token_in_a_multipart_form_passes(site: Site) -> None:
         "csrf_token": response.json()["csrf_token"],
         "upload": "file content",
     }
+
+
+@pytest.mark.parametrize("form", ["urlencoded", "multipart"])
+def test_the_first_field_of_the_tokens_name_counts(site: Site, form: str) -> None:
+    token = site.token()
+    if form == "multipart":
+        body = (
+            f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nforged\r\n--b--\r\n'
+        ).encode()
+        content_type = "multipart/form-data; boundary=b"
+    else:
+        body = f"csrf_token={token}&csrf_token=forged".encode()
+        content_type = "application/x-www-form-urlencoded"
+
+    response = site.client.post("/echo", content=body, headers={"content-type": content_type})
+
+    assert response.status_code == 200
 
 
 def test_a_token_sent_as_a_multipart_file_does_not_count(site: Site) -> None:
@@ -689,6 +724,36 @@ async def test_a_body_in_several_messages_reaches_the_app_as_those_messages() ->
     assert sent[0]["status"] == 200
     assert received == [*messages, {"type": "http.disconnect"}]
     assert all(received[number] is messages[number] for number in range(len(messages)))
+
+
+@pytest.mark.anyio
+async def test_a_form_declared_over_the_limit_is_refused_before_any_of_it_is_read() -> None:
+    session: dict[str, Any] = {}
+    body = f"csrf_token={csrf_token(session)}".encode()  # what the client sends is short
+    incoming: list[Message] = [
+        {"type": "http.request", "body": body, "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+    received: list[Message] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        received.append(incoming.pop(0))
+        return received[-1]
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [
+        (b"cookie", signed_session_cookie(session)),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", str(FORM_LIMIT + 1).encode()),
+    ]
+    scope: Scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    await SessionMiddleware(BodyReader(), secret_key=SECRET, csrf=True)(scope, receive, send)
+
+    assert (sent[0]["status"], sent[1]["body"].decode()) == (403, OVERSIZED)
+    assert received == []
 
 
 @pytest.mark.anyio

@@ -50,6 +50,7 @@ from cookie_session import (
 from cookie_session.cookie import SessionCookie
 from cookie_session.quart import use_cookie_session
 from cookie_session.session import MAX_AGE_KEY
+from cookie_session.store import RedisSessionStore
 from cookie_session.testing import (
     aclient_session,
     aread_session_cookie,
@@ -60,6 +61,7 @@ from cookie_session.testing import (
     session_cookie,
     set_client_session,
 )
+from redis_server import RedisServer
 from test_docs_guarantees import guarantee_tables, uncited_table_rows
 from test_docs_security import missing_citations
 from test_examples import FRAMEWORKS_PAGE, python_blocks_by_section
@@ -389,6 +391,17 @@ async def test_the_awaitable_forms_work_without_a_store(
     assert await aclient_session(browser.client, config) == {"user": "ada", "cart": ["tea"]}
 
 
+def test_client_session_reads_the_cookie_under_the_configured_path_only() -> None:
+    at_root, under_app = config_of({}), config_of({"path": "/app"})
+    client = TestClient(starlette_app(under_app))
+    set_client_session(client, at_root, {"user": "root"})  # another application's cookie
+
+    assert client_session(client, under_app) == {}
+    set_client_session(client, under_app, {"user": "ada"})
+    assert client_session(client, under_app) == {"user": "ada"}
+    assert client_session(client, at_root) == {"user": "root"}
+
+
 def test_a_client_without_a_cookie_jar_is_refused() -> None:
     with pytest.raises(TypeError, match=r"expected a test client with a cookie jar.*not dict"):
         set_client_session({}, config_of({}), DATA)
@@ -494,9 +507,11 @@ async def test_the_awaitable_read_honours_a_sessions_own_lifetime(
 
 
 @pytest.mark.anyio
-async def test_with_a_store_a_sessions_own_lifetime_rides_in_its_cookie(store_url: str) -> None:
-    # As the store's request path sends it, so that the middleware, and aread_session_cookie,
-    # judge the cookie's age by it.
+async def test_with_a_store_a_sessions_own_lifetime_rides_in_its_cookie_and_keeps_it(
+    redis_server: RedisServer, store_url: str
+) -> None:
+    # As the store's request path does: the cookie carries it, so that the middleware, and
+    # aread_session_cookie, judge the cookie's age by it, and Redis keeps the session as long.
     config = SessionConfig(secret_key=SECRET, store_url=store_url)
     remembered = {"user": "ada", MAX_AGE_KEY: 30 * DAY}
 
@@ -504,6 +519,11 @@ async def test_with_a_store_a_sessions_own_lifetime_rides_in_its_cookie(store_ur
 
     assert carried.data[MAX_AGE_KEY] == 30 * DAY
     assert await aread_session_cookie(config, made_days_ago({}, carried.data, 20)) == remembered
+    store = RedisSessionStore.from_config(config)
+    key = store.session_key(carried.data["sid"])
+    await store.aclose()
+    with contextlib.closing(redis_server.client()) as redis_client:
+        assert 30 * DAY - 60 <= redis_client.ttl(key) <= 30 * DAY
 
 
 @pytest.mark.parametrize("variant", VARIANTS[:2])
