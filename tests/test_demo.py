@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
@@ -392,10 +393,35 @@ def store_card(client: httpx2.Client) -> str:
     return page[start : page.index("</section>", start)]
 
 
+DEVICE_ITEM = re.compile(
+    r'<li class="device"><code>([\w-]+)…</code>( <strong class="this-device">this device</strong>)?'
+    r'<br><span class="muted">(.*?)</span>(?:<br><span class="user-agent">(.*?)</span>)?</li>'
+)
+
+
+@dataclass(frozen=True)
+class ListedDevice:
+    """One session of the device list, as the page shows it (unescaped)."""
+
+    this_device: bool
+    details: str
+    """"started ... · last seen ... · from ... · expires ...", or only the expiry."""
+    user_agent: str | None
+
+
+def listed_devices(client: httpx2.Client) -> dict[str, ListedDevice]:
+    """The signed-in user's sessions on the card, by abbreviated ID."""
+    return {
+        session_id: ListedDevice(
+            bool(mark), html.unescape(details), html.unescape(agent) if agent else None
+        )
+        for session_id, mark, details, agent in DEVICE_ITEM.findall(store_card(client))
+    }
+
+
 def listed_sessions(client: httpx2.Client) -> dict[str, bool]:
     """The signed-in user's sessions on the card: abbreviated ID -> marked "this device"."""
-    items = re.findall(r"<li><code>([\w-]+)…</code>(.*?)</li>", store_card(client))
-    return {session_id: mark == " <strong>this device</strong>" for session_id, mark in items}
+    return {session_id: device.this_device for session_id, device in listed_devices(client).items()}
 
 
 def cookie_session_id(client: httpx2.Client) -> str:
@@ -466,3 +492,136 @@ def test_store_demo_without_a_user_key_shows_the_session_id(
     assert shown == session_id
     assert "Everything below lives in Redis" in page
     assert 'action="/logout-everywhere"' not in page
+
+
+def test_store_demo_logs_out_the_other_devices_and_says_how_many(
+    store_demo: Demo, redis_server: RedisServer
+) -> None:
+    with (
+        store_demo.client() as laptop,
+        store_demo.client() as phone,
+        store_demo.client() as tablet,
+        store_demo.client() as bob,
+    ):
+        for client, user in ((laptop, "alice"), (phone, "alice"), (tablet, "alice"), (bob, "bob")):
+            client.post("/login", data={"user": user})
+        laptop_id, bob_id = cookie_session_id(laptop), cookie_session_id(bob)
+
+        response = laptop.post("/logout-other-devices")
+        shown = laptop.get("/")  # the page the redirect leads to
+        again = laptop.get("/")
+        alone = laptop.post("/logout-other-devices", follow_redirects=True)
+
+        assert response.status_code == 303
+        assert stored_session_ids(redis_server) == {laptop_id, bob_id}
+        assert "Logged out 2 other devices." in shown.text
+        assert "Logged out" not in again.text  # a flash is shown once
+        assert "No other device was signed in." in alone.text
+        assert listed_sessions(laptop) == {laptop_id[:12]: True}
+        assert page_text(laptop, "user") == "alice"
+        for client in (phone, tablet):
+            assert 'action="/login"' in store_card(client)  # signed out
+        assert listed_sessions(bob) == {bob_id[:12]: True}
+
+
+def test_store_demo_without_track_devices_lists_only_ids_and_expiries(store_demo: Demo) -> None:
+    with store_demo.client() as client:
+        client.post("/login", data={"user": "alice"}, headers={"user-agent": "Phone/1.0"})
+        (device,) = listed_devices(client).values()
+        card = store_card(client)
+
+    assert device.this_device
+    assert re.fullmatch(r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", device.details)
+    assert device.user_agent is None
+    assert "Phone/1.0" not in card
+    assert "SESSION_TRACK_DEVICES=true" in card
+
+
+@pytest.fixture
+def tracking_demo(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> Demo:
+    """The store demo with SESSION_TRACK_DEVICES=true."""
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_STORE_URL", store_url)
+    monkeypatch.setenv("SESSION_USER_KEY", "user")
+    monkeypatch.setenv("SESSION_TRACK_DEVICES", "true")
+    return start_demo()
+
+
+def test_store_demo_with_track_devices_shows_when_where_and_which_browser(
+    tracking_demo: Demo,
+) -> None:
+    with tracking_demo.client() as laptop, tracking_demo.client() as phone:
+        laptop.headers["user-agent"] = "Laptop/2.0 (X11)"
+        phone.headers["user-agent"] = "Phone/1.0"
+        laptop.post("/login", data={"user": "alice"})
+        phone.post("/login", data={"user": "alice"})
+        devices = listed_devices(laptop)
+        laptop_id, phone_id = cookie_session_id(laptop), cookie_session_id(phone)
+        card = store_card(laptop)
+
+    moment = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert devices.keys() == {laptop_id[:12], phone_id[:12]}
+    for device in devices.values():
+        assert re.fullmatch(
+            rf"started {moment} · last seen {moment} · from 127\.0\.0\.1 · expires {moment}",
+            device.details,
+        )
+    assert devices[laptop_id[:12]] == ListedDevice(
+        True, devices[laptop_id[:12]].details, "Laptop/2.0 (X11)"
+    )
+    assert devices[phone_id[:12]] == ListedDevice(
+        False, devices[phone_id[:12]].details, "Phone/1.0"
+    )
+    assert "SESSION_TRACK_DEVICES=true" not in card
+
+
+def test_store_demo_shows_a_script_user_agent_escaped(tracking_demo: Demo) -> None:
+    attack = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+    with tracking_demo.client() as victim, tracking_demo.client() as attacker:
+        victim.post("/login", data={"user": "alice"})
+        attacker.post("/login", data={"user": "alice"}, headers={"user-agent": attack})
+        page = victim.get("/").text
+        devices = listed_devices(victim)
+
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;&lt;img src=x" in page
+    assert [device.user_agent for device in devices.values() if not device.this_device] == [attack]
+
+
+# -- with SESSION_MAX_LIFETIME ---------------------------------------------------------------
+
+
+def test_demo_with_max_lifetime_shows_when_the_session_ends(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SESSION_MAX_LIFETIME", "7200")
+    demo = start_demo()
+
+    with demo.client() as client:
+        before = page_text(client, "lifetime-left")
+        client.post("/increment")
+        started = json.loads(page_text(client, "contents"))["_cs.started"]
+        shown = page_text(client, "lifetime-left")
+
+    ends = datetime.fromtimestamp(started + 7200, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert before == (
+        "A session ends 7200 seconds (2 hours) after it starts, whatever its activity; "
+        "this one starts when it is first saved."
+    )
+    assert re.fullmatch(
+        rf"This session ends at {ends}, in (2 hours|1 hour(, \d+ minutes?)?), "
+        r"whatever its activity \(max_lifetime: 7200 seconds \(2 hours\)\)\.",
+        shown,
+    ), shown
+
+
+def test_demo_without_max_lifetime_says_nothing_of_it(demo: Demo) -> None:
+    with demo.client() as client:
+        client.post("/increment")
+        page = client.get("/").text
+
+    assert 'id="lifetime-left"' not in page

@@ -5,12 +5,16 @@ Every request's state lives in the cookie (signed, or encrypted with ``SESSION_E
 or in Redis with ``SESSION_STORE_URL``: the page shows the visit count, stored notes,
 the session as the server decoded it, and the attributes of the cookie this configuration sends;
 with a store, also this session's ID, and with ``SESSION_USER_KEY`` a "log in as" form, the
-user's sessions ("this device" marked) and a "log out everywhere" button.
+user's devices ("this device" marked; when each started and was last seen, from which address
+and browser with ``SESSION_TRACK_DEVICES=true``), "log out other devices" and "log out
+everywhere". With ``SESSION_MAX_LIFETIME`` the page says how long the session has left.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from html import escape
 from typing import Final, NamedTuple
 from urllib.parse import parse_qs
@@ -20,15 +24,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 
-from cookie_session._durations import seconds_and_duration
+from cookie_session._durations import duration, seconds_and_duration
 from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec
 from cookie_session.config import SessionConfig
 from cookie_session.cookie import attributes as _attributes
 from cookie_session.csrf import csrf_token
+from cookie_session.devices import SessionInfo
 from cookie_session.flash import flash, pop_flashes
 from cookie_session.middleware import SessionMiddleware
 from cookie_session.sealed import SEALED_PREFIX
-from cookie_session.session import Session, get_session
+from cookie_session.session import STARTED_KEY, Session, get_session
 from cookie_session.stats import SessionStats
 from cookie_session.store import RedisSessionStore
 from cookie_session.types import ASGIApp
@@ -38,6 +43,8 @@ __all__ = ["create_app", "serve"]
 MAX_NOTE_LENGTH: Final = 200
 MAX_NOTES: Final = 5
 """Older notes are dropped: a session must fit in one 4096-byte cookie."""
+SHOWN_ID_CHARACTERS: Final = 12
+"""How much of a session ID the device list shows: enough to tell sessions apart."""
 MAX_SESSION_JSON: Final = 2400
 """Older notes are also dropped while the session's JSON is longer than this (a non-ASCII
 character takes six): base64 makes it at most 3200 bytes, leaving room for the signature and
@@ -127,6 +134,15 @@ def create_app(config: SessionConfig, *, throwaway_secret: bool = False) -> Fast
         get_session(request)[config.user_key] = user  # a new session ID: fixation defence
         return _back_to_page()
 
+    @app.post("/logout-other-devices")
+    async def log_out_other_devices(request: Request) -> Response:
+        session = get_session(request)
+        user = session.get(config.user_key) if config.user_key else None
+        if store is not None and user is not None:
+            ended = await store.revoke_other_sessions(user, keep=session.session_id)
+            flash(session, _logged_out(ended))
+        return _back_to_page()
+
     @app.post("/logout-everywhere")
     async def log_out_everywhere(request: Request) -> Response:
         user = get_session(request).get(config.user_key) if config.user_key else None
@@ -141,6 +157,13 @@ async def _form_field(request: Request, name: str) -> str:
     """One field of a posted form, stripped; empty when it is missing."""
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     return form.get(name, [""])[0].strip()
+
+
+def _logged_out(count: int) -> str:
+    """The flash after "log out other devices"."""
+    if count == 0:
+        return "No other device was signed in."
+    return f"Logged out {count} other device{'s' if count != 1 else ''}."
 
 
 def serve(config: SessionConfig, *, host: str, port: int, throwaway_secret: bool) -> None:
@@ -205,8 +228,8 @@ def _readability(cookie: str) -> str:
 async def _store_card(
     store: RedisSessionStore | None, config: SessionConfig, session: Session, csrf: str = ""
 ) -> str:
-    """The "Sessions in Redis" card: this session's ID, or the user's sessions; none without
-    a store."""
+    """The "Sessions in Redis" card: this session's ID, or the signed-in user's devices and the
+    buttons that log them out; none without a store."""
     if store is None:
         return ""
     this_device = session.session_id
@@ -224,18 +247,77 @@ async def _store_card(
             '</form><p class="muted">Log in from two browsers to see two sessions.</p>'
         )
     else:
-        items = "".join(
-            f"<li><code>{escape(session_id[:12])}…</code>"
-            f"{' <strong>this device</strong>' if session_id == this_device else ''}</li>"
-            for session_id in await store.user_sessions(user)
+        items = "".join(_device_item(info, this_device) for info in await store.list_sessions(user))
+        untracked = (
+            ""
+            if config.track_devices
+            else '<p class="muted">Set <code>SESSION_TRACK_DEVICES=true</code> to see when each '
+            "started and was last seen, from which address and browser.</p>"
         )
         body = (
             f'<p>Signed in as <strong id="user">{escape(str(user))}</strong>; '
-            f'this user\'s sessions:</p><ul id="user-sessions">{items}</ul>'
+            f'this user\'s devices:</p><ul id="user-sessions">{items}</ul>{untracked}'
+            f'<div class="row"><form method="post" action="/logout-other-devices">{csrf}'
+            '<button type="submit">Log out other devices</button></form>'
             f'<form method="post" action="/logout-everywhere">{csrf}'
-            '<button class="danger" type="submit">Log out everywhere</button></form>'
+            '<button class="danger" type="submit">Log out everywhere</button></form></div>'
         )
     return f'<section id="store-card"><h2>Sessions in Redis</h2>{body}</section>'
+
+
+def _device_item(info: SessionInfo, this_device: str | None) -> str:
+    """One session of the device list: its ID's start, "this device" when it is the request's,
+    what ``track_devices`` recorded of it, and when Redis drops it unless it is used."""
+    mark = (
+        ' <strong class="this-device">this device</strong>'
+        if info.session_id == this_device
+        else ""
+    )
+    details = [f"expires {_when(info.expires_at)}"]
+    if info.started_at is not None and info.last_seen is not None:
+        details = [
+            f"started {_when(info.started_at)}",
+            f"last seen {_when(info.last_seen)}",
+            f"from {info.ip or 'an unknown address'}",
+            *details,
+        ]
+    user_agent = (
+        f'<br><span class="user-agent">{escape(info.user_agent)}</span>'
+        if info.user_agent is not None
+        else ""
+    )
+    return (
+        f'<li class="device"><code>{escape(info.session_id[:SHOWN_ID_CHARACTERS])}…</code>{mark}'
+        f'<br><span class="muted">{escape(" · ".join(details))}</span>{user_agent}</li>'
+    )
+
+
+def _when(moment: datetime) -> str:
+    """A moment as a person reads it, in UTC (the server does not know the reader's zone)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _lifetime_left(config: SessionConfig, session: Session) -> str:
+    """With ``max_lifetime``: when this session ends whatever its activity, and how long that
+    is from now; nothing without it."""
+    if config.max_lifetime is None:
+        return ""
+    limit = seconds_and_duration(config.max_lifetime)
+    started = session.get(STARTED_KEY)
+    if not isinstance(started, int) or isinstance(started, bool):
+        said = (
+            f"A session ends {limit} after it starts, whatever its activity; "
+            "this one starts when it is first saved."
+        )
+    else:
+        ends = started + config.max_lifetime
+        left = max(0, ends - int(time.time()))
+        when = _when(datetime.fromtimestamp(ends, UTC))
+        said = (
+            f"This session ends at {when}, in {duration(left)}, whatever its activity "
+            f"(max_lifetime: {limit})."
+        )
+    return f'<p id="lifetime-left">{escape(said)}</p>'
 
 
 def _render_page(
@@ -291,6 +373,7 @@ def _render_page(
         max_notes=MAX_NOTES,
         notes=f"<ol>{note_items}</ol>" if notes else "<p>No notes yet.</p>",
         contents=escape(contents),
+        lifetime_left=_lifetime_left(config, session),
         cookie_state=escape(cookie_state),
         set_cookie=escape(set_cookie),
         attribute_rows=attribute_rows,
@@ -402,6 +485,7 @@ _PAGE: Final = """<!doctype html>
 <section>
   <h2>Session contents</h2>
   <pre id="contents">{contents}</pre>
+  {lifetime_left}
   <p class="muted">{cookie_state}</p>
   <form method="post" action="/clear">{csrf}
     <button class="danger" type="submit">Clear the session</button>
