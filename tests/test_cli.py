@@ -7,6 +7,7 @@ Every test runs in an empty working directory with no ``SESSION_*`` variable fro
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import re
 import subprocess
@@ -949,11 +950,142 @@ def test_revoke_with_the_store_down_fails_without_showing_its_password(
     assert_hidden(result, STORE_PASSWORD, SECRET)
 
 
-def test_revoke_needs_a_user() -> None:
+def test_revoke_needs_a_user_or_a_session() -> None:
     result = run_cli("revoke")
 
     assert result.returncode == 2
     assert "--user" in result.stderr
+    assert "--session" in result.stderr
+
+
+def test_revoke_takes_a_user_or_a_session_not_both() -> None:
+    result = run_cli("revoke", "--user", "alice", "--session", "x" * 43)
+
+    assert result.returncode == 2
+    assert "not allowed with" in result.stderr
+
+
+# -- sessions --user and revoke --session ----------------------------------------------------
+
+
+def _whoami_id(request: Request) -> JSONResponse:
+    session = get_session(request)
+    return JSONResponse({"user": session.get("user"), "session_id": session.session_id})
+
+
+def device_app() -> SessionMiddleware:
+    """The store app of the environment's configuration."""
+    return SessionMiddleware(
+        Starlette(routes=[Route("/login", _login), Route("/whoami", _whoami_id)]),
+        config=SessionConfig.from_env(env_file=None),
+    )
+
+
+def test_sessions_lists_each_device_of_a_user(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    monkeypatch.setenv("SESSION_TRACK_DEVICES", "true")
+    app = device_app()
+    with (
+        TestClient(app, client=("203.0.113.7", 1)) as laptop,
+        TestClient(app, client=("198.51.100.9", 2)) as phone,
+    ):
+        laptop.get("/login", params={"user": "alice"}, headers={"user-agent": "Laptop/1.0"})
+        phone.get("/login", params={"user": "alice"}, headers={"user-agent": "Phone/\x1b[2J"})
+        laptop_id = laptop.get("/whoami").json()["session_id"]
+        phone_id = phone.get("/whoami").json()["session_id"]
+
+    result = run_cli("sessions", "--user", "alice")
+    as_json = run_cli("sessions", "--user", "alice", "--json")
+
+    assert result.returncode == 0, result.output
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["ID", "STARTED", "LAST", "SEEN", "ADDRESS", "EXPIRES", "USER-AGENT"]
+    assert len(lines) == 2
+    by_id = {line.split()[0]: line for line in lines}
+    assert set(by_id) == {laptop_id[:8], phone_id[:8]}
+    assert "203.0.113.7" in by_id[laptop_id[:8]]
+    assert by_id[laptop_id[:8]].endswith("Laptop/1.0")
+    assert by_id[phone_id[:8]].endswith("Phone/\\u001b[2J")  # the terminal's escape, escaped
+    assert "\x1b" not in result.stdout
+    assert laptop_id not in result.stdout  # only the first characters of an ID
+    listed = json.loads(as_json.stdout)["sessions"]
+    assert {entry["session_id"] for entry in listed} == {laptop_id, phone_id}
+    assert {entry["ip"] for entry in listed} == {"203.0.113.7", "198.51.100.9"}
+    assert all(entry["started_at"].endswith("+00:00") for entry in listed)
+
+
+def test_sessions_without_track_devices_lists_ids_and_expiry_only(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    with TestClient(device_app(), client=("203.0.113.7", 1)) as laptop:
+        laptop.get("/login", params={"user": "alice"})
+        laptop_id = laptop.get("/whoami").json()["session_id"]
+
+    result = run_cli("sessions", "--user", "alice")
+
+    assert result.returncode == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if line.startswith(laptop_id[:8])]
+    assert line.split()[1:4] == ["-", "-", "-"]
+    expires = time.strptime(" ".join(line.split()[4:6]), "%Y-%m-%d %H:%M:%S")
+    in_14_days = time.time() + 14 * 24 * 3600
+    assert abs(calendar.timegm(expires) - in_14_days) < 60
+    assert "203.0.113.7" not in result.stdout
+    assert "SESSION_TRACK_DEVICES=true" in result.stdout
+
+
+def test_sessions_of_a_user_with_none(monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
+    store_env(monkeypatch, store_url)
+
+    result = run_cli("sessions", "--user", "nobody")
+
+    assert result.returncode == 0
+    assert result.stdout == "no sessions of user 'nobody'\n"
+
+
+def test_sessions_without_user_key_says_what_to_set(secret_in_env: str) -> None:
+    result = run_cli("sessions", "--user", "alice")
+
+    assert result.returncode == 1
+    assert "set SESSION_STORE_URL and SESSION_USER_KEY" in result.stderr
+
+
+def test_revoke_one_session_ends_it_and_no_other(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    app = device_app()
+    with TestClient(app) as laptop, TestClient(app) as phone:
+        laptop.get("/login", params={"user": "alice"})
+        phone.get("/login", params={"user": "alice"})
+        phone_id = phone.get("/whoami").json()["session_id"]
+
+        result = run_cli("revoke", "--session", phone_id)
+        again = run_cli("revoke", "--session", phone_id)
+
+        assert result.returncode == 0, result.output
+        assert result.stdout == f"revoked session {phone_id[:8]}...\n"
+        assert phone.get("/whoami").json()["user"] is None
+        assert laptop.get("/whoami").json()["user"] == "alice"
+    assert again.returncode == 1
+    assert again.stderr == f"error: no session {phone_id[:8]}... in Redis (expired or revoked)\n"
+
+
+def test_revoke_one_session_needs_only_a_store(
+    monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    store_env(monkeypatch, store_url)
+    monkeypatch.delenv("SESSION_USER_KEY")
+    with TestClient(device_app()) as client:
+        client.get("/login", params={"user": "alice"})
+        session_id = client.get("/whoami").json()["session_id"]
+
+        result = run_cli("revoke", "--session", session_id)
+
+        assert result.returncode == 0, result.output
+        assert client.get("/whoami").json()["user"] is None
 
 
 # -- decode of a store cookie: the session as Redis holds it ---------------------------------

@@ -2,8 +2,9 @@
 
 ``check`` shows a deployment's effective session settings and where each came from (and whether
 the Redis store answers), ``generate-secret`` makes a key, ``decode`` says what a cookie holds (or
-the session Redis holds for it) or why it is refused, ``revoke`` ends every session of a user,
-and ``demo`` serves the counter example. No command ever prints a configured secret.
+the session Redis holds for it) or why it is refused, ``sessions`` lists a user's sessions (their
+devices, with ``track_devices``), ``revoke`` ends every session of a user or one session, and
+``demo`` serves the counter example. No command ever prints a configured secret.
 
 Longer than most modules: one module per command would split what they share (loading the
 configuration and reporting its problems the same way, the JSON and text forms, the escaping
@@ -23,10 +24,10 @@ import secrets
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
@@ -36,6 +37,7 @@ from cookie_session._store_flow import ID_FIELD
 from cookie_session.codec import SessionCodec, VerifiedCookie
 from cookie_session.config import MIN_SECRET_LENGTH, LoadedConfig, SessionConfig
 from cookie_session.cookie import sealed_opener
+from cookie_session.devices import SessionInfo
 from cookie_session.exceptions import (
     CookieExpired,
     CookieRejected,
@@ -149,14 +151,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(decode)
     decode.set_defaults(command=_decode)
 
+    sessions = commands.add_parser(
+        "sessions",
+        help="list a user's sessions (needs SESSION_STORE_URL and SESSION_USER_KEY)",
+        description="List USER's live sessions in the Redis store, the most recently seen "
+        "first: each one's ID (its first 8 characters; --json gives whole IDs, which "
+        "`revoke --session` takes), when it started and was last seen, its client address and "
+        "User-Agent (these four only with SESSION_TRACK_DEVICES), and when it expires.",
+    )
+    sessions.add_argument("--user", required=True, metavar="USER", help="whose sessions")
+    _add_sources(sessions)
+    _add_json(sessions)
+    sessions.set_defaults(command=_sessions)
+
     revoke = commands.add_parser(
         "revoke",
-        help="end every session of a user (needs SESSION_STORE_URL and SESSION_USER_KEY)",
-        description='Delete every session of USER from the Redis store ("log out '
-        'everywhere") and print how many there were. USER is the value sessions hold under '
-        'SESSION_USER_KEY, as text: 42 and "42" are one user.',
+        help="end every session of a user, or one session (needs SESSION_STORE_URL)",
+        description='With --user, delete every session of USER from the Redis store ("log out '
+        'everywhere"; needs SESSION_USER_KEY) and print how many there were. USER is the value '
+        'sessions hold under SESSION_USER_KEY, as text: 42 and "42" are one user. With '
+        "--session, delete that one session (its whole ID, as `sessions --json` gives it).",
     )
-    revoke.add_argument("--user", required=True, metavar="USER", help="the user to sign out")
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("--user", metavar="USER", help="the user to sign out everywhere")
+    target.add_argument("--session", metavar="ID", help="the session to end")
     _add_sources(revoke)
     revoke.set_defaults(command=_revoke)
 
@@ -459,37 +477,124 @@ def _json_or_text(text: str) -> Any:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    by_user = args.user is not None
+    store = _store_of(args, "revoked", by_user=by_user)
+    if store is None:
+        return 1
+    try:
+        with _store_log_muted():
+            if by_user:
+                revoked = asyncio.run(_closing(store, store.revoke_user(args.user)))
+            else:
+                found = asyncio.run(_closing(store, store.revoke(args.session)))
+    except SessionStoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if by_user:
+        print(f"revoked {revoked} session{'s' if revoked != 1 else ''} of user {args.user!r}")
+        return 0
+    shown = _printable(args.session[:SHOWN_ID_CHARACTERS])
+    if not found:
+        print(f"error: no session {shown}... in Redis (expired or revoked)", file=sys.stderr)
+        return 1
+    print(f"revoked session {shown}...")
+    return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    store = _store_of(args, "listed", by_user=True)
+    if store is None:
+        return 1
+    try:
+        with _store_log_muted():
+            listed = asyncio.run(_closing(store, store.list_sessions(args.user)))
+    except SessionStoreUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json({"user": args.user, "sessions": [_session_document(info) for info in listed]})
+        return 0
+    if not listed:
+        print(f"no sessions of user {args.user!r}")
+        return 0
+    rows = [("ID", "STARTED", "LAST SEEN", "ADDRESS", "EXPIRES", "USER-AGENT")]
+    rows += [
+        (
+            info.session_id[:SHOWN_ID_CHARACTERS],
+            _when(info.started_at),
+            _when(info.last_seen),
+            _printable(info.ip or "-"),
+            _when(info.expires_at),
+            _printable(info.user_agent or "-"),
+        )
+        for info in listed
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]))
+    if not store.track_devices:
+        variable = SessionConfig.env_variable("track_devices")
+        print(f"(started, last seen, address and User-Agent are kept only with {variable}=true)")
+    return 0
+
+
+_T = TypeVar("_T")
+
+SHOWN_ID_CHARACTERS: Final = 8
+"""How much of a session ID ``sessions`` and ``revoke`` print: enough to tell sessions apart."""
+
+
+def _store_of(args: argparse.Namespace, done: str, *, by_user: bool) -> RedisSessionStore | None:
+    """The store of the configuration ``args`` point at, or ``None`` once the reason why not is
+    printed (invalid configuration, no store, or sessions not indexed by user when needed)."""
     loaded, caught = _load(args)
     load_warnings = [str(warning.message) for warning in caught]
     if isinstance(loaded, ValidationError):
         _report_problems(loaded, as_json=False, load_warnings=load_warnings)
-        return 1
+        return None
     for warning in load_warnings:
         print(f"warning: {warning}", file=sys.stderr)
     config = loaded.config
-    if config.store_url is None or config.user_key is None:
-        print(
-            "error: only sessions in the Redis store, indexed by user, can be revoked: set "
-            f"{SessionConfig.env_variable('store_url')} and "
-            f"{SessionConfig.env_variable('user_key')}",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        with _store_log_muted():
-            revoked = asyncio.run(_revoke_user(RedisSessionStore.from_config(config), args.user))
-    except SessionStoreUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"revoked {revoked} session{'s' if revoked != 1 else ''} of user {args.user!r}")
-    return 0
+    if config.store_url is None or (by_user and config.user_key is None):
+        needed = [SessionConfig.env_variable("store_url")]
+        if by_user:
+            needed.append(SessionConfig.env_variable("user_key"))
+        kind = "sessions in the Redis store, indexed by user," if by_user else "sessions in Redis"
+        print(f"error: only {kind} can be {done}: set {' and '.join(needed)}", file=sys.stderr)
+        return None
+    return RedisSessionStore.from_config(config)
 
 
-async def _revoke_user(store: RedisSessionStore, user: str) -> int:
+async def _closing(store: RedisSessionStore, operation: Coroutine[Any, Any, _T]) -> _T:
+    """Run one store operation, then close the store's connections."""
     try:
-        return await store.revoke_user(user)
+        return await operation
     finally:
         await store.aclose()
+
+
+def _session_document(info: SessionInfo) -> dict[str, Any]:
+    return {
+        "session_id": info.session_id,
+        "started_at": info.started_at.isoformat() if info.started_at else None,
+        "last_seen": info.last_seen.isoformat() if info.last_seen else None,
+        "expires_at": info.expires_at.isoformat(),
+        "ip": info.ip,
+        "user_agent": info.user_agent,
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "-"
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character a terminal could act on (controls, bidi overrides)
+    escaped as in JSON: a User-Agent is the client's to choose."""
+    return "".join(
+        character if character.isprintable() else _json_escape(character) for character in text
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
