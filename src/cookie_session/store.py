@@ -12,10 +12,11 @@ An ID is 32 bytes from :mod:`secrets` in URL-safe base64 (43 characters, 256 bit
 never taken from a client. A user is named by the string form of the session's value under
 ``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
 
-Every command touches one key (a layout meant for Redis Cluster too, which is not yet tested:
-only a single server is); the commands of one request go out together in a pipeline (one round
-trip), or alone when there is one (a change to a session without ``user_key``: its script by
-EVALSHA). Two of them are Lua scripts, on one key each,
+Every command touches one key, so that the layout works on a Redis Cluster as on one server;
+the commands of one request go out together in a pipeline (one round trip; on a cluster, the
+user's index entry first, then the rest: its nodes run a pipeline's commands in no order
+between them), or alone when there is one (a change to a session without ``user_key``: its
+script by EVALSHA, never inside a pipeline). Two of them are Lua scripts, on one key each,
 because they must decide and write at once: a change to a session is applied only if the session
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
@@ -42,9 +43,18 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import SecretStr
 
 from cookie_session._audit import Auditor
-from cookie_session._store_connection import Command, RedisConnections, redacted_url
+from cookie_session._store_client import ClientConnections
+from cookie_session._store_connection import (
+    Command,
+    RedisConnections,
+    StoreConnection,
+    redacted_url,
+)
+from cookie_session._store_url import split_hosts_url
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis, RedisCluster
+
     from cookie_session.config import SessionConfig
 
 __all__ = [
@@ -181,24 +191,29 @@ class RedisSessionStore:
     ``store_url`` is set) and for the application outside a request (revocation, listing).
 
     Made with :meth:`from_config`, it uses the same keys as the middleware of that
-    configuration. It connects on first use, once per event loop (so it also works when each
-    request runs in a loop of its own, as in Starlette's ``TestClient`` used without ``with``),
-    with at most ``max_connections`` connections per loop (the URL's option, 50 by default);
-    :meth:`aclose` closes them. Every method raises
-    :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
+    configuration. Instead of a URL it can use an application's own ``client`` (a
+    ``redis.asyncio.Redis`` or ``RedisCluster``), which belongs to the event loop it was made
+    in and which the application closes. From a URL it connects on first use, once per event
+    loop (so it also works when each request runs in a loop of its own, as in Starlette's
+    ``TestClient`` used without ``with``), with at most ``max_connections`` connections per
+    loop to one server (the URL's option, 50 by default); :meth:`aclose` closes them. Every
+    method raises :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
     """
 
     def __init__(
         self,
-        url: str | SecretStr,
+        url: str | SecretStr | None = None,
         *,
+        client: Redis | RedisCluster | None = None,
         prefix: str = "cookie-session:",
         lifetime: int = DEFAULT_LIFETIME,
         user_key: str | None = None,
         anonymous_lifetime: int | None = None,
         audit_key: str | None = None,
     ) -> None:
-        self._url = url if isinstance(url, SecretStr) else SecretStr(url)
+        if (url is None) == (client is None):
+            raise TypeError("RedisSessionStore needs a URL or a client (client=), not both")
+        self._url = url if isinstance(url, SecretStr | None) else SecretStr(url)
         self.prefix = prefix
         """What every key of this store starts with."""
         self.lifetime = lifetime
@@ -209,18 +224,24 @@ class RedisSessionStore:
         """The session key that names the user, if sessions are indexed by user."""
         self._lifetime_ms = str(lifetime * 1000)
         self._anonymous_ms = str(self.anonymous_lifetime * 1000)
-        self._redis = RedisConnections(self._url, timeout=TIMEOUT_SECONDS)
+        self._redis = _connections(self._url, client)
         # Audit references are keyed by the configuration's secret (from_config): without one,
         # by a key of this process's, so they still say nothing of the IDs.
         self._audit = Auditor(audit_key if audit_key is not None else secrets.token_hex(32))
 
     @classmethod
-    def from_config(cls, config: SessionConfig) -> RedisSessionStore:
-        """The store of a configuration whose ``store_url`` is set."""
-        if config.store_url is None:
+    def from_config(
+        cls, config: SessionConfig, *, store_client: Redis | RedisCluster | None = None
+    ) -> RedisSessionStore:
+        """The store of a configuration whose ``store_url`` is set, or of ``store_client``
+        (an application's ``redis.asyncio.Redis`` or ``RedisCluster``) in its place."""
+        if config.store_url is None and store_client is None:
             raise ValueError("this configuration has no store_url: sessions are in the cookie")
+        if config.store_url is not None and store_client is not None:
+            raise ValueError("pass store_client= or set store_url, not both")
         return cls(
             config.store_url,
+            client=store_client,
             prefix=config.store_prefix,
             lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
             user_key=config.user_key,
@@ -229,6 +250,8 @@ class RedisSessionStore:
         )
 
     def __repr__(self) -> str:
+        if self._url is None:
+            return f"{type(self).__name__}({self._redis!r}, prefix={self.prefix!r})"
         url = redacted_url(self._url.get_secret_value())
         return f"{type(self).__name__}({url!r}, prefix={self.prefix!r})"
 
@@ -277,7 +300,7 @@ class RedisSessionStore:
         # The index first, in the same round trip: a session of a user is never written unless
         # the user's index holds its ID at that moment (what revoke_user reads).
         commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        await self._pipeline("save", commands)
+        await self._pipeline("save", commands, first=1)
         return session_id
 
     async def update(
@@ -296,7 +319,7 @@ class RedisSessionStore:
         if user is None:  # on every request that changes a session: one command
             return _OUTCOMES[await self._redis.run("save", self._write_alone(key, args))]
         commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1)
         return _OUTCOMES[int(replies[-1])]
 
     async def move(
@@ -321,7 +344,7 @@ class RedisSessionStore:
         commands += [("EVAL", _WRITE, 1, new_key, *args), ("DEL", self.session_key(session_id))]
         if old_user is not None:
             commands.append(("ZREM", self.user_index_key(old_user), session_id))
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1 if new_user is not None else 0)
         if replies[-2 if old_user is not None else -1]:
             return new_id
         # The old session ended while this request ran: its successor must not outlive it.
@@ -346,7 +369,7 @@ class RedisSessionStore:
         if user is not None:
             commands.append(self._index(user, session_id, lifetime))
         commands.append(("PEXPIRE", self.session_key(session_id), self._ms(user, lifetime)))
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1 if user is not None else 0)
         return bool(replies[-1])
 
     # -- the application side ------------------------------------------------------------------
@@ -478,14 +501,28 @@ class RedisSessionStore:
             written = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
         return written
 
-    async def _pipeline(self, operation: str, commands: Sequence[Command]) -> list[Any]:
-        """The replies of ``commands`` sent together; the first error reply is raised."""
+    async def _pipeline(
+        self, operation: str, commands: Sequence[Command], *, first: int = 0
+    ) -> list[Any]:
+        """The replies of ``commands`` sent together, the first ``first`` of them run before
+        any other is sent; the first error reply is raised."""
 
         async def send() -> list[Any]:
-            replies = await self._redis.pipeline(commands)
+            replies = await self._redis.pipeline(commands, first=first)
             for reply in replies:
                 if isinstance(reply, Exception):
                     raise reply
             return replies
 
         return await self._redis.run(operation, send())
+
+
+def _connections(url: SecretStr | None, client: Redis | RedisCluster | None) -> StoreConnection:
+    """How a store reaches Redis: its own connections for one server's URL (the fast path,
+    only ever for a plain connection pool); redis-py's client for a cluster's or a Sentinel's
+    URL, or the application's client."""
+    if url is None:
+        return ClientConnections(client=client, timeout=TIMEOUT_SECONDS)
+    if split_hosts_url(url.get_secret_value()) is not None:
+        return ClientConnections(url, timeout=TIMEOUT_SECONDS)
+    return RedisConnections(url, timeout=TIMEOUT_SECONDS)
