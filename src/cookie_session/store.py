@@ -233,14 +233,14 @@ class RedisSessionStore:
     def from_config(
         cls, config: SessionConfig, *, store_client: Redis | RedisCluster | None = None
     ) -> RedisSessionStore:
-        """The store of a configuration whose ``store_url`` is set, or of ``store_client``
-        (an application's ``redis.asyncio.Redis`` or ``RedisCluster``) in its place."""
+        """The store of a configuration whose ``store_url`` is set; with ``store_client`` (an
+        application's ``redis.asyncio.Redis`` or ``RedisCluster``), through that client instead
+        (``store_url`` may then be unset, or set for the command line and for the settings
+        that need it, such as ``user_key``)."""
         if config.store_url is None and store_client is None:
             raise ValueError("this configuration has no store_url: sessions are in the cookie")
-        if config.store_url is not None and store_client is not None:
-            raise ValueError("pass store_client= or set store_url, not both")
         return cls(
-            config.store_url,
+            config.store_url if store_client is None else None,
             client=store_client,
             prefix=config.store_prefix,
             lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
