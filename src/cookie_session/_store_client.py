@@ -67,7 +67,7 @@ class ClientConnections(StoreConnection):
             self._make = lambda: make(hosts_url, connect_timeout)
         else:
             assert client is not None, "a URL or a client"
-            self.redirected_hint = _CLUSTER_HINT if _is_cluster(client) else self.redirected_hint
+            self.redirected_hint = _CLUSTER_HINT if _is_cluster(client) else _NODE_HINT
         self._sentinel: Sentinel | None = None
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._in_order = True
@@ -120,6 +120,9 @@ class ClientConnections(StoreConnection):
         return self._client
 
 
+_NODE_HINT: Final = (
+    "this Redis is a node of a Redis Cluster: use a RedisCluster client (or a redis+cluster:// URL)"
+)
 _CLUSTER_HINT: Final = (
     "the cluster moved the key's slot (a failover or a resharding) and the client did not "
     "follow it within its retries"
