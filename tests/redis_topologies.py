@@ -2,7 +2,7 @@
 
 Both are made of :class:`~redis_server.RedisServer` processes from Debian's ``redis-server``
 (no other package), listening on 127.0.0.1, kept in a temporary directory, stopped by process
-ID. Their ports are chosen below the ephemeral range (32768–60999 on Linux), where an outgoing
+ID. Their ports are chosen below the ephemeral range (32768-60999 on Linux), where an outgoing
 connection cannot be holding one, and a cluster node's bus port is set explicitly.
 
 - :class:`ClusterServers`: 3 primaries and 3 replicas (``redis-cli --cluster create``), with
@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -40,7 +40,7 @@ READY_TIMEOUT = 30.0
 def low_free_ports(count: int) -> list[int]:
     """``count`` consecutive ports below the ephemeral range, each free right now."""
     for _ in range(100):
-        first = random.randrange(20000, 32000 - count)  # noqa: S311 (no secret: a port)
+        first = random.randrange(20000, 32000 - count)
         ports = list(range(first, first + count))
         if all(_free(port) for port in ports):
             return ports

@@ -286,7 +286,7 @@ async def test_plain_url_to_a_cluster_node_is_refused_saying_to_use_redis_cluste
     store = RedisSessionStore(redis_cluster.nodes[0].url)
     try:
         with pytest.raises(Exception, match="use a redis\\+cluster:// URL") as caught:
-            await store.create({"a": "1"}, None)
+            await store.ping()
     finally:
         await store.aclose()
 
