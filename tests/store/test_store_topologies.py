@@ -236,10 +236,13 @@ async def test_write_after_redis_forgot_its_scripts_is_saved(
 # -- failures -------------------------------------------------------------------------------
 
 
+PASSWORD = "LEAKCHECK-topology-password-5d1c"
+
+
 def unreachable_urls() -> Iterator[str]:
     port = free_port()  # nothing listens there
-    yield f"redis+cluster://127.0.0.1:{port}"
-    yield f"redis+sentinel://127.0.0.1:{port}/{SERVICE}"
+    yield f"redis+cluster://:{PASSWORD}@127.0.0.1:{port}?password={PASSWORD}"
+    yield f"redis+sentinel://:{PASSWORD}@127.0.0.1:{port}/{SERVICE}?sentinel_password={PASSWORD}"
 
 
 @pytest.mark.anyio
@@ -260,6 +263,7 @@ async def test_no_reachable_primary_answers_503_never_an_empty_session(
 
     assert response.status_code == 503
     assert "session store unavailable: load failed" in caplog.text
+    assert PASSWORD not in caplog.text + response.text + repr(app.store)
 
 
 @pytest.mark.anyio
