@@ -487,8 +487,10 @@ class RedisSessionStore:
 
     async def _write_alone(self, key: str, args: list[str | int]) -> int:
         """The _WRITE script as a command on its own: EVALSHA, so its text is not sent each
-        time, and on NOSCRIPT (a restarted or flushed Redis) SCRIPT LOAD and EVALSHA again.
-        Pipelines keep EVAL: a NOSCRIPT there would come after the other commands had run."""
+        time, and on NOSCRIPT (a restarted, flushed or newly promoted Redis) EVAL, which runs
+        it and caches it on the server that holds the key (a SCRIPT LOAD may go to another
+        node of a cluster). Pipelines keep EVAL: a NOSCRIPT there would come after the other
+        commands had run."""
         redis = self._redis
         try:
             written: int = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
@@ -497,8 +499,7 @@ class RedisSessionStore:
 
             if not isinstance(error, NoScriptError):
                 raise
-            await redis.command("SCRIPT", "LOAD", _WRITE)
-            written = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
+            written = await redis.command("EVAL", _WRITE, 1, key, *args)
         return written
 
     async def _pipeline(
