@@ -10,6 +10,7 @@ import pytest
 from cookie_session import SessionCodec, SessionConfig
 from cookie_session.codec import MAX_COOKIE_BYTES
 from redis_server import RedisServer, running_redis_server
+from redis_topologies import ClusterServers, SentinelServers, running
 
 # Distinctive so that a leak is easy to grep for in any output.
 SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"
@@ -63,3 +64,19 @@ def store_url(redis_server: RedisServer) -> str:
     """The ``store_url`` of the shared redis-server, emptied for this test."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """A private Redis Cluster (3 primaries, 3 replicas) for the whole run."""
+    cluster = ClusterServers(tmp_path_factory.mktemp("cluster"))
+    with running(cluster):
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelServers]:
+    """A private primary, replica and three sentinels for the whole run."""
+    sentinel = SentinelServers(tmp_path_factory.mktemp("sentinel"))
+    with running(sentinel):
+        yield sentinel

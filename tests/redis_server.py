@@ -46,10 +46,14 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process, restartable on the same port with the same options."""
 
-    def __init__(self, directory: Path, *options: str) -> None:
+    def __init__(
+        self, directory: Path, *options: str, port: int | None = None, sentinel: bool = False
+    ) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.options = options
+        self.sentinel = sentinel
+        """A sentinel (``redis-server sentinel.conf --sentinel``), not a data server."""
         self._process: subprocess.Popen[bytes] | None = None
         self._starts = 0
 
@@ -64,6 +68,17 @@ class RedisServer:
         assert self._process is not None, "the server is not running"
         return self._process.pid
 
+    @property
+    def running(self) -> bool:
+        """Whether this object started the server and has not seen it end."""
+        return self._process is not None
+
+    def reap(self) -> None:
+        """Wait for the server, signalled by the test itself, to have ended."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.wait(timeout=STOP_TIMEOUT)
+
     def client(self) -> redis.Redis:
         """A synchronous client, for tests to look at what the store wrote."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=STOP_TIMEOUT)
@@ -74,13 +89,13 @@ class RedisServer:
         log_path = self.directory / f"redis-{self.port}-{self._starts}.log"
         command = [
             redis_server_binary(),
+            *self._config_file(),
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "no",
+            *(() if self.sentinel else ("--save", "", "--appendonly", "no")),
             "--daemonize", "no",
-            *self.options,
+            *(() if self.sentinel else self.options),
         ]  # fmt: skip
         with log_path.open("wb") as log:
             self._process = subprocess.Popen(
@@ -96,6 +111,16 @@ class RedisServer:
             time.sleep(0.02)
         self.stop()
         pytest.fail(f"redis-server not ready after {START_TIMEOUT} s:\n{log_path.read_text()}")
+
+    def _config_file(self) -> list[str]:
+        """A sentinel's configuration file (it rewrites it as it learns), made on first start;
+        a data server needs none."""
+        if not self.sentinel:
+            return []
+        path = self.directory / f"sentinel-{self.port}.conf"
+        if not path.exists():
+            path.write_text("".join(f"{line}\n" for line in self.options))
+        return [str(path), "--sentinel"]
 
     def _answers(self) -> bool:
         with socket.socket() as probe:

@@ -37,6 +37,7 @@ from cookie_session import (
 )
 from cookie_session.cli import main
 from redis_server import free_port
+from redis_topologies import ClusterServers
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -1285,3 +1286,37 @@ def test_decode_escapes_unprintable_characters_of_keys_and_values(
         else json.loads(result.stdout.partition("data:\n")[2])
     )
     assert shown == data
+
+
+def test_check_tells_a_cluster_node_from_a_server_and_a_cluster_url_answers(
+    monkeypatch: pytest.MonkeyPatch, redis_cluster: ClusterServers
+) -> None:
+    store_env(monkeypatch, redis_cluster.nodes[0].url)
+    node = run_cli("check")
+    store_env(monkeypatch, redis_cluster.url)
+    cluster = run_cli("check")
+
+    assert node.returncode == 1
+    assert "a node of a Redis Cluster: use a redis+cluster:// URL" in node.stderr
+    assert cluster.returncode == 0, cluster.output
+    assert f"store: {redis_cluster.url} answers" in cluster.stdout.splitlines()
+
+
+@pytest.mark.parametrize("kind", ["cluster", "sentinel"])
+def test_check_of_an_unreachable_cluster_or_sentinel_never_shows_a_password(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    port = free_port()
+    url = {
+        "cluster": f"redis+cluster://:{STORE_PASSWORD}@127.0.0.1:{port},127.0.0.1:{port + 1}",
+        "sentinel": f"redis+sentinel://:{STORE_PASSWORD}@127.0.0.1:{port}/mymaster"
+        f"?sentinel_password={STORE_PASSWORD}",
+    }[kind]
+    store_env(monkeypatch, url)
+
+    result = run_cli("check")
+
+    assert result.returncode == 1
+    assert "does not answer" in result.stderr
+    assert f"redis+{kind}://***@127.0.0.1:" in result.stderr
+    assert_hidden(result, STORE_PASSWORD, SECRET)

@@ -1,5 +1,10 @@
 """The store's connections to one Redis server: commands, pipelines, one timer, error mapping.
 
+:class:`StoreConnection` is what every topology offers the store (a command, a pipeline, one
+timer per operation, redis-py's errors turned into SessionStoreUnavailable);
+:class:`RedisConnections` is the one for a ``redis://``, ``rediss://`` or ``unix://`` URL, and
+:mod:`cookie_session._store_client` has the others (Cluster, Sentinel, an application's client).
+
 :class:`~cookie_session.store.RedisSessionStore` says *what* to send; this module says *how*:
 on connections of this event loop (redis-py's belong to the loop that made them), at most
 ``max_connections`` of them (the URL's option, else :data:`DEFAULT_MAX_CONNECTIONS`), a request
@@ -22,6 +27,7 @@ redis-py is imported on first use, never by ``import cookie_session``.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import builtins
 import collections
@@ -38,7 +44,13 @@ from cookie_session.exceptions import SessionStoreUnavailable
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "Command", "RedisConnections", "redacted_url"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "Command",
+    "RedisConnections",
+    "StoreConnection",
+    "redacted_url",
+]
 
 logger = logging.getLogger("cookie_session")
 
@@ -69,7 +81,8 @@ def redacted_url(url: str) -> str:
 
 def _credentials(url: str) -> list[str]:
     """Every secret a URL holds, as it may appear in a message: its user information (all of
-    it, and each part, as written and unquoted) and any ``password`` option."""
+    it, and each part, as written and unquoted) and any ``password`` or ``sentinel_password``
+    option."""
     _, _, rest = url.partition("://")
     user_info, at, _ = rest.rpartition("@")
     secrets: list[str] = []
@@ -77,48 +90,50 @@ def _credentials(url: str) -> list[str]:
         user, _, password = user_info.partition(":")
         secrets += [user_info, user, password, unquote(user), unquote(password)]
     query = urlsplit(url).query
-    secrets += [value for name, value in parse_qsl(query) if name == "password"]
+    secrets += [value for name, value in parse_qsl(query) if name.endswith("password")]
     # Longest first, so that a secret containing another is hidden whole; a user name of a
     # few letters ("me") is no secret worth blotting out every occurrence of in a message.
     return sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
 
 
-class _Connections:
-    """The connections of one event loop: idle ones, how many exist, and who waits for one."""
+class StoreConnection(abc.ABC):
+    """What the store sends its commands through, whatever the topology: a command, a
+    pipeline, each operation timed as a whole and its failure turned into
+    SessionStoreUnavailable, logged without data, IDs or passwords."""
 
-    __slots__ = ("idle", "limit", "opened", "waiters")
-
-    def __init__(self, limit: int) -> None:
-        self.idle: list[AbstractConnection] = []
-        self.opened = 0
-        self.limit = limit
-        self.waiters: collections.deque[asyncio.Future[AbstractConnection]] = collections.deque()
-
-
-class RedisConnections:
-    """Commands and pipelines on a bounded set of direct connections to one Redis server."""
-
-    def __init__(self, url: SecretStr, *, timeout: float) -> None:
+    def __init__(self, url: SecretStr | None, *, timeout: float) -> None:
         self._url = url
-        text = url.get_secret_value()
+        text = url.get_secret_value() if url is not None else ""
         self._passwords = _credentials(text)
-        options = {name for name, _ in parse_qsl(urlsplit(text).query)}
-        self._capped = "max_connections" in options
-        self.timeout: float | None = None if "socket_timeout" in options else timeout
+        self._options = {name for name, _ in parse_qsl(urlsplit(text).query)}
+        """The names of the URL's query options."""
+        self.timeout: float | None = None if "socket_timeout" in self._options else timeout
         """Seconds an operation may take as a whole; ``None`` when the URL sets
         ``socket_timeout`` (redis-py then applies it to every send and reply)."""
         self._connect_timeout = timeout
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self._connections = _Connections(DEFAULT_MAX_CONNECTIONS)
-        self._make: Callable[[], AbstractConnection] | None = None
-        # redis-py's error reply, and the failures worth one more try: set on first use.
-        self._error_reply: type[Exception] = Exception
-        self._lost: tuple[type[Exception], ...] = ()
+        self.redirected_hint = "this Redis is a node of a Redis Cluster: use a redis+cluster:// URL"
+        """What the log says after a MOVED or ASK error reply."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({redacted_url(self._url.get_secret_value())!r})"
+        shown = redacted_url(self._url.get_secret_value()) if self._url is not None else None
+        return f"{type(self).__name__}({shown!r})"
 
-    # -- operations ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def command(self, *args: str | int) -> Any:
+        """One command's reply; an error reply is raised as redis-py's ResponseError."""
+
+    @abc.abstractmethod
+    async def pipeline(self, commands: Sequence[Command], *, first: int = 0) -> list[Any]:
+        """Send ``commands`` together and read every reply, in order (not a transaction); an
+        error reply is returned in place, as the exception. The first ``first`` of them have
+        run before any other is sent ("a session is never written unless its user's index
+        holds its ID" needs it where a pipeline does not run in order: on a cluster)."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close every connection; the store connects again if used later."""
+
+    # -- time and failure ----------------------------------------------------------------------
 
     async def run(self, operation: str, work: Awaitable[T]) -> T:
         """``await work`` within the timeout; a Redis failure becomes SessionStoreUnavailable
@@ -130,6 +145,109 @@ class RedisConnections:
             if unavailable is None:
                 raise
             raise unavailable  # noqa: B904 (its cause is set, or hidden, by unavailable())
+
+    async def timed(self, work: Awaitable[T]) -> T:
+        """``await work``, cancelled and turned into TimeoutError once ``self.timeout`` passes.
+
+        The contract of :func:`asyncio.timeout`, which costs more per call (about 3.5 µs on
+        Python 3.11) than a whole session read costs otherwise: one timer, cancelled on the way
+        out. A cancellation from elsewhere stays a cancellation, as with :func:`asyncio.timeout`.
+        """
+        task = asyncio.current_task()
+        if self.timeout is None or task is None:
+            return await work
+        expired: list[bool] = []
+
+        def expire() -> None:
+            expired.append(True)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        timer = loop.call_at(loop.time() + self.timeout, expire)
+        cancelling = task.cancelling()
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if expired and task.uncancel() <= cancelling:
+                raise TimeoutError from None
+            raise
+        finally:
+            timer.cancel()
+
+    def unavailable(self, operation: str, error: Exception) -> SessionStoreUnavailable | None:
+        """What to raise for ``error`` from redis-py, logged; ``None`` for any other error."""
+        # Imported here, on the rare way out, so that no request pays for the import statement.
+        from redis.exceptions import (
+            AskError,
+            ClusterError,
+            ConnectionError,
+            MovedError,
+            RedisClusterException,
+            RedisError,
+            TimeoutError,
+        )
+
+        if not isinstance(error, RedisError | RedisClusterException | OSError):
+            return None
+        # A cluster's own failures (no node for a slot, the cluster down) quote no argument.
+        failed = ConnectionError | TimeoutError | OSError | ClusterError | RedisClusterException
+        reply = str(error)
+        if isinstance(error, failed):
+            failure, cause = self.hide(f"{type(error).__name__}: {error}"), error
+            if type(error) is builtins.TimeoutError:  # from timed(): no message
+                failure = f"TimeoutError: no reply within {self.timeout} s"
+        elif isinstance(error, AskError) or reply.startswith(("MOVED ", "ASK ")):
+            # "MOVED 3999 10.0.0.7:6379": a slot and an address, no argument of the command.
+            if isinstance(error, AskError):  # redis-py 5.1+ keeps the code as the class
+                reply = f"{'MOVED' if isinstance(error, MovedError) else 'ASK'} {reply}"
+            failure = f"{type(error).__name__}: {self.hide(reply)} ({self.redirected_hint})"
+            cause = None
+        else:
+            # An error reply: its code only, as the rest might quote a command's arguments.
+            code = str(error).split(" ", 1)[0] or "error"
+            failure, cause = f"{type(error).__name__}: {self.hide(code)}", None
+        logger.error("session store unavailable: %s failed: %s", operation, failure)
+        unavailable = SessionStoreUnavailable(operation, failure)
+        unavailable.__cause__ = cause  # as `raise ... from cause` (from None: hidden)
+        unavailable.__suppress_context__ = True
+        return unavailable
+
+    def hide(self, text: str) -> str:
+        """``text`` without the URL's credentials (no redis-py message is known to quote them)."""
+        for password in self._passwords:
+            text = text.replace(password, "***")
+        return text
+
+
+class _Connections:
+    """The connections of one event loop: idle ones, how many exist, and who waits for one."""
+
+    __slots__ = ("checked", "idle", "limit", "opened", "waiters")
+
+    def __init__(self, limit: int) -> None:
+        self.checked = False
+        """Whether the server was found not to be a node of a cluster."""
+        self.idle: list[AbstractConnection] = []
+        self.opened = 0
+        self.limit = limit
+        self.waiters: collections.deque[asyncio.Future[AbstractConnection]] = collections.deque()
+
+
+class RedisConnections(StoreConnection):
+    """Commands and pipelines on a bounded set of direct connections to one Redis server."""
+
+    def __init__(self, url: SecretStr, *, timeout: float) -> None:
+        super().__init__(url, timeout=timeout)
+        self._url: SecretStr = url
+        self._capped = "max_connections" in self._options
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._connections = _Connections(DEFAULT_MAX_CONNECTIONS)
+        self._make: Callable[[], AbstractConnection] | None = None
+        # redis-py's error reply, and the failures worth one more try: set on first use.
+        self._error_reply: type[Exception] = Exception
+        self._lost: tuple[type[Exception], ...] = ()
+
+    # -- operations ----------------------------------------------------------------------------
 
     async def command(self, *args: str | int) -> Any:
         """One command's raw reply; an error reply is raised as redis-py's ResponseError."""
@@ -154,10 +272,11 @@ class RedisConnections:
         finally:
             await self._release(connections, connection)
 
-    async def pipeline(self, commands: Sequence[Command]) -> list[Any]:
+    async def pipeline(self, commands: Sequence[Command], *, first: int = 0) -> list[Any]:
         """Send ``commands`` at once and read every reply, in order (one round trip, not a
-        transaction: Redis runs them in order, other clients' commands may come between).
-        An error reply is returned in place, as the exception, once every reply is read."""
+        transaction: Redis runs them in order, other clients' commands may come between, so
+        ``first`` needs nothing more). An error reply is returned in place, as the exception,
+        once every reply is read."""
         connections = self._current()
         connection = await self._acquire(connections)
         try:
@@ -227,7 +346,15 @@ class RedisConnections:
         if connections.opened < connections.limit:
             connections.opened += 1
             assert self._make is not None
-            return self._make()
+            connection = self._make()
+            if not connections.checked:
+                try:
+                    await self._refuse_a_cluster_node(connection)
+                except BaseException:
+                    await self._release(connections, connection)
+                    raise
+                connections.checked = True
+            return connection
         waiter: asyncio.Future[AbstractConnection] = asyncio.get_running_loop().create_future()
         connections.waiters.append(waiter)
         try:
@@ -238,6 +365,21 @@ class RedisConnections:
             else:
                 connections.waiters.remove(waiter)
             raise
+
+    async def _refuse_a_cluster_node(self, connection: AbstractConnection) -> None:
+        """Raise ConnectionError if the server is a node of a Redis Cluster: on a plain URL,
+        each request would find its keys on this node or be sent elsewhere by MOVED, failing
+        by chance. Asked once per event loop, on its first connection."""
+        from redis.exceptions import ConnectionError
+
+        try:
+            await connection.send_command("INFO", "cluster")
+            info = await connection.read_response()
+        except self._error_reply:  # INFO refused (an ACL, a renamed command): assume a server
+            return
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        if "cluster_enabled:1" in text:
+            raise ConnectionError(self.redirected_hint)
 
     async def _release(self, connections: _Connections, connection: AbstractConnection) -> None:
         """Hand a connection to the first request waiting for one, or keep it idle; close it if
@@ -252,60 +394,3 @@ class RedisConnections:
                 waiter.set_result(connection)
                 return
         connections.idle.append(connection)
-
-    # -- time and failure ----------------------------------------------------------------------
-
-    async def timed(self, work: Awaitable[T]) -> T:
-        """``await work``, cancelled and turned into TimeoutError once ``self.timeout`` passes.
-
-        The contract of :func:`asyncio.timeout`, which costs more per call (about 3.5 µs on
-        Python 3.11) than a whole session read costs otherwise: one timer, cancelled on the way
-        out. A cancellation from elsewhere stays a cancellation, as with :func:`asyncio.timeout`.
-        """
-        task = asyncio.current_task()
-        if self.timeout is None or task is None:
-            return await work
-        expired: list[bool] = []
-
-        def expire() -> None:
-            expired.append(True)
-            task.cancel()
-
-        loop = asyncio.get_running_loop()
-        timer = loop.call_at(loop.time() + self.timeout, expire)
-        cancelling = task.cancelling()
-        try:
-            return await work
-        except asyncio.CancelledError:
-            if expired and task.uncancel() <= cancelling:
-                raise TimeoutError from None
-            raise
-        finally:
-            timer.cancel()
-
-    def unavailable(self, operation: str, error: Exception) -> SessionStoreUnavailable | None:
-        """What to raise for ``error`` from redis-py, logged; ``None`` for any other error."""
-        # Imported here, on the rare way out, so that no request pays for the import statement.
-        from redis.exceptions import ConnectionError, RedisError, TimeoutError
-
-        if not isinstance(error, RedisError | OSError):
-            return None
-        if isinstance(error, ConnectionError | TimeoutError | OSError):
-            failure, cause = self.hide(f"{type(error).__name__}: {error}"), error
-            if type(error) is builtins.TimeoutError:  # from timed(): no message
-                failure = f"TimeoutError: no reply within {self.timeout} s"
-        else:
-            # An error reply: its code only, as the rest might quote a command's arguments.
-            code = str(error).split(" ", 1)[0] or "error"
-            failure, cause = f"{type(error).__name__}: {self.hide(code)}", None
-        logger.error("session store unavailable: %s failed: %s", operation, failure)
-        unavailable = SessionStoreUnavailable(operation, failure)
-        unavailable.__cause__ = cause  # as `raise ... from cause` (from None: hidden)
-        unavailable.__suppress_context__ = True
-        return unavailable
-
-    def hide(self, text: str) -> str:
-        """``text`` without the URL's credentials (no redis-py message is known to quote them)."""
-        for password in self._passwords:
-            text = text.replace(password, "***")
-        return text

@@ -448,9 +448,10 @@ class SessionConfig(BaseSettings):
         _refuse_unreadable("a string"),
     ] = Field(
         default=None,
-        description="Keep sessions in Redis (redis://, rediss:// or unix:// URL, a secret: it may "
-        "hold a password), the cookie carrying only a signed session ID; None for sessions in "
-        "the cookie. Needs the 'redis' extra.",
+        description="Keep sessions in Redis (redis://, rediss:// or unix:// URL; "
+        "redis+cluster:// for a Redis Cluster, redis+sentinel:// for a primary watched by "
+        "Sentinel; a secret: it may hold a password), the cookie carrying only a signed session "
+        "ID; None for sessions in the cookie. Needs the 'redis' extra.",
     )
     store_prefix: Annotated[str, AfterValidator(_check_store_prefix)] = Field(
         default="cookie-session:", description="Every Redis key of the store starts with this."

@@ -24,6 +24,8 @@ from cookie_session.stats import SessionStats
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Scope
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis, RedisCluster
+
     from cookie_session._store_flow import StoreFlow
     from cookie_session.codec import SessionCodec
     from cookie_session.sealed import SealedCodec
@@ -48,9 +50,11 @@ class SessionMiddleware(CookieFlow):
 
     It *is* the cookie-held request path (:class:`~cookie_session._cookie_flow.CookieFlow`, its
     ``__call__`` run as the middleware's own, with no call in between: the common request
-    pays for nothing more). A configuration with ``store_url`` makes it a
-    ``StoreSessionMiddleware``, whose ``__call__`` is the store-held path's: the storage is
-    chosen once, when the middleware is built, never per request.
+    pays for nothing more). A configuration with ``store_url``, or an application's own
+    redis-py client as ``store_client=`` (a ``redis.asyncio.Redis`` or ``RedisCluster`` of the
+    event loop that serves the application), makes it a ``StoreSessionMiddleware``, whose
+    ``__call__`` is the store-held path's: the storage is chosen once, when the middleware is
+    built, never per request.
 
     Configure it with a validated :class:`SessionConfig` (``config=``) or with the same settings
     as keyword arguments, which are validated through SessionConfig; not both.
@@ -62,6 +66,7 @@ class SessionMiddleware(CookieFlow):
         *,
         config: SessionConfig | None = None,
         shared: SharedSessions | None = None,
+        store_client: Redis | RedisCluster | None = None,
         **fields: Unpack[SessionFields],
     ) -> None:
         given = [
@@ -72,6 +77,8 @@ class SessionMiddleware(CookieFlow):
                 "pass one of config=, shared= or the settings as keyword arguments "
                 f"(got {', '.join([*given, *sorted(fields)])})"
             )
+        if store_client is not None and shared is not None:
+            raise TypeError("pass store_client= to SharedSessions, not with shared=")
         self.app = app
         if shared is not None:
             config = shared.config
@@ -79,17 +86,23 @@ class SessionMiddleware(CookieFlow):
         self.cookie = shared.cookie if shared is not None else SessionCookie(self.config)
         """The session cookie: its format, attributes, reading and writing."""
         self.store: RedisSessionStore | None = None
-        """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
+        """The Redis store sessions are kept in (``store_url`` or ``store_client``); ``None``
+        for cookie sessions."""
         # With csrf=True the request path calls the check, which calls the application; with
         # https_only, a look at the first requests' scheme comes first.
         inner = CsrfCheck(app, self.config, self.cookie.counters) if self.config.csrf else app
         if self.config.https_only:
             inner = _PlainHttpWarning(inner, self)
         CookieFlow.__init__(self, inner, self.cookie)
-        if self.config.store_url is not None:  # sessions in Redis: redis-py is imported then
+        store = shared.store if shared is not None else None
+        if store_client is not None:  # an application's client, in place of store_url
+            from cookie_session.store import RedisSessionStore
+
+            store = RedisSessionStore.from_config(self.config, store_client=store_client)
+        if store is not None or self.config.store_url is not None:  # sessions in Redis
             from cookie_session._store_flow import StoreFlow
 
-            self._store_flow = StoreFlow(inner, self.cookie, shared.store if shared else None)
+            self._store_flow = StoreFlow(inner, self.cookie, store)
             self.store = self._store_flow.store
             self.__class__ = StoreSessionMiddleware
 
@@ -187,16 +200,19 @@ class SharedSessions:
         app = Litestar(route_handlers=[...], middleware=[sessions])
     """
 
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(
+        self, config: SessionConfig, *, store_client: Redis | RedisCluster | None = None
+    ) -> None:
         self.config = config
         self.cookie = SessionCookie(config)
         """The session cookie every middleware of this object reads and writes."""
         self.store: RedisSessionStore | None = None
-        """The one store of every middleware of this object (``store_url``), else ``None``."""
-        if config.store_url is not None:
+        """The one store of every middleware of this object (``store_url`` or
+        ``store_client``), else ``None``."""
+        if config.store_url is not None or store_client is not None:
             from cookie_session.store import RedisSessionStore
 
-            self.store = RedisSessionStore.from_config(config)
+            self.store = RedisSessionStore.from_config(config, store_client=store_client)
 
     def __call__(self, app: ASGIApp) -> SessionMiddleware:
         """A middleware around ``app`` that shares this object's cookie and store."""

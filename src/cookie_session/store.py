@@ -15,10 +15,11 @@ An ID is 32 bytes from :mod:`secrets` in URL-safe base64 (43 characters, 256 bit
 never taken from a client. A user is named by the string form of the session's value under
 ``user_key``: a string as it is, anything else as its JSON (``42`` and ``"42"`` are one user).
 
-Every command touches one key (a layout meant for Redis Cluster too, which is not yet tested:
-only a single server is); the commands of one request go out together in a pipeline (one round
-trip), or alone when there is one (a change to a session without ``user_key``: its script by
-EVALSHA). Two of them are Lua scripts, on one key each,
+Every command touches one key, so that the layout works on a Redis Cluster as on one server;
+the commands of one request go out together in a pipeline (one round trip; on a cluster, the
+user's index entry first, then the rest: its nodes run a pipeline's commands in no order
+between them), or alone when there is one (a change to a session without ``user_key``: its
+script by EVALSHA, never inside a pipeline). Two of them are Lua scripts, on one key each,
 because they must decide and write at once: a change to a session is applied only if the session
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
@@ -47,10 +48,19 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import SecretStr
 
 from cookie_session._audit import Auditor
-from cookie_session._store_connection import Command, RedisConnections, redacted_url
+from cookie_session._store_client import ClientConnections
+from cookie_session._store_connection import (
+    Command,
+    RedisConnections,
+    StoreConnection,
+    redacted_url,
+)
+from cookie_session._store_url import split_hosts_url
 from cookie_session.devices import DEVICE_FIELD, DeviceRecord, SessionInfo
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis, RedisCluster
+
     from cookie_session.config import SessionConfig
 
 __all__ = [
@@ -204,17 +214,20 @@ class RedisSessionStore:
     ``store_url`` is set) and for the application outside a request (revocation, listing).
 
     Made with :meth:`from_config`, it uses the same keys as the middleware of that
-    configuration. It connects on first use, once per event loop (so it also works when each
-    request runs in a loop of its own, as in Starlette's ``TestClient`` used without ``with``),
-    with at most ``max_connections`` connections per loop (the URL's option, 50 by default);
-    :meth:`aclose` closes them. Every method raises
-    :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
+    configuration. Instead of a URL it can use an application's own ``client`` (a
+    ``redis.asyncio.Redis`` or ``RedisCluster``), which belongs to the event loop it was made
+    in and which the application closes. From a URL it connects on first use, once per event
+    loop (so it also works when each request runs in a loop of its own, as in Starlette's
+    ``TestClient`` used without ``with``), with at most ``max_connections`` connections per
+    loop to one server (the URL's option, 50 by default); :meth:`aclose` closes them. Every
+    method raises :class:`~cookie_session.SessionStoreUnavailable` when Redis fails.
     """
 
     def __init__(
         self,
-        url: str | SecretStr,
+        url: str | SecretStr | None = None,
         *,
+        client: Redis | RedisCluster | None = None,
         prefix: str = "cookie-session:",
         lifetime: int = DEFAULT_LIFETIME,
         user_key: str | None = None,
@@ -222,7 +235,9 @@ class RedisSessionStore:
         audit_key: str | None = None,
         track_devices: bool = False,
     ) -> None:
-        self._url = url if isinstance(url, SecretStr) else SecretStr(url)
+        if (url is None) == (client is None):
+            raise TypeError("RedisSessionStore needs a URL or a client (client=), not both")
+        self._url = url if isinstance(url, SecretStr | None) else SecretStr(url)
         self.prefix = prefix
         """What every key of this store starts with."""
         self.lifetime = lifetime
@@ -235,18 +250,24 @@ class RedisSessionStore:
         """Whether signed-in sessions record their device (:meth:`list_sessions` reports it)."""
         self._lifetime_ms = str(lifetime * 1000)
         self._anonymous_ms = str(self.anonymous_lifetime * 1000)
-        self._redis = RedisConnections(self._url, timeout=TIMEOUT_SECONDS)
+        self._redis = _connections(self._url, client)
         # Audit references are keyed by the configuration's secret (from_config): without one,
         # by a key of this process's, so they still say nothing of the IDs.
         self._audit = Auditor(audit_key if audit_key is not None else secrets.token_hex(32))
 
     @classmethod
-    def from_config(cls, config: SessionConfig) -> RedisSessionStore:
-        """The store of a configuration whose ``store_url`` is set."""
-        if config.store_url is None:
+    def from_config(
+        cls, config: SessionConfig, *, store_client: Redis | RedisCluster | None = None
+    ) -> RedisSessionStore:
+        """The store of a configuration whose ``store_url`` is set; with ``store_client`` (an
+        application's ``redis.asyncio.Redis`` or ``RedisCluster``), through that client instead
+        (``store_url`` may then be unset, or set for the command line and for the settings
+        that need it, such as ``user_key``)."""
+        if config.store_url is None and store_client is None:
             raise ValueError("this configuration has no store_url: sessions are in the cookie")
         return cls(
-            config.store_url,
+            config.store_url if store_client is None else None,
+            client=store_client,
             prefix=config.store_prefix,
             lifetime=config.max_age if config.max_age is not None else DEFAULT_LIFETIME,
             user_key=config.user_key,
@@ -256,6 +277,8 @@ class RedisSessionStore:
         )
 
     def __repr__(self) -> str:
+        if self._url is None:
+            return f"{type(self).__name__}({self._redis!r}, prefix={self.prefix!r})"
         url = redacted_url(self._url.get_secret_value())
         return f"{type(self).__name__}({url!r}, prefix={self.prefix!r})"
 
@@ -304,7 +327,7 @@ class RedisSessionStore:
         # The index first, in the same round trip: a session of a user is never written unless
         # the user's index holds its ID at that moment (what revoke_user reads).
         commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        await self._pipeline("save", commands)
+        await self._pipeline("save", commands, first=1)
         return session_id
 
     async def update(
@@ -323,7 +346,7 @@ class RedisSessionStore:
         if user is None:  # on every request that changes a session: one command
             return _OUTCOMES[await self._redis.run("save", self._write_alone(key, args))]
         commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1)
         return _OUTCOMES[int(replies[-1])]
 
     async def move(
@@ -348,7 +371,7 @@ class RedisSessionStore:
         commands += [("EVAL", _WRITE, 1, new_key, *args), ("DEL", self.session_key(session_id))]
         if old_user is not None:
             commands.append(("ZREM", self.user_index_key(old_user), session_id))
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1 if new_user is not None else 0)
         if replies[-2 if old_user is not None else -1]:
             return new_id
         # The old session ended while this request ran: its successor must not outlive it.
@@ -373,7 +396,7 @@ class RedisSessionStore:
         if user is not None:
             commands.append(self._index(user, session_id, lifetime))
         commands.append(("PEXPIRE", self.session_key(session_id), self._ms(user, lifetime)))
-        replies = await self._pipeline("save", commands)
+        replies = await self._pipeline("save", commands, first=1 if user is not None else 0)
         return bool(replies[-1])
 
     async def note_seen(self, session_id: str, record: DeviceRecord) -> bool:
@@ -553,8 +576,10 @@ class RedisSessionStore:
 
     async def _write_alone(self, key: str, args: list[str | int]) -> int:
         """The _WRITE script as a command on its own: EVALSHA, so its text is not sent each
-        time, and on NOSCRIPT (a restarted or flushed Redis) SCRIPT LOAD and EVALSHA again.
-        Pipelines keep EVAL: a NOSCRIPT there would come after the other commands had run."""
+        time, and on NOSCRIPT (a restarted, flushed or newly promoted Redis) EVAL, which runs
+        it and caches it on the server that holds the key (a SCRIPT LOAD may go to another
+        node of a cluster). Pipelines keep EVAL: a NOSCRIPT there would come after the other
+        commands had run."""
         redis = self._redis
         try:
             written: int = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
@@ -563,18 +588,31 @@ class RedisSessionStore:
 
             if not isinstance(error, NoScriptError):
                 raise
-            await redis.command("SCRIPT", "LOAD", _WRITE)
-            written = await redis.command("EVALSHA", _WRITE_SHA, 1, key, *args)
+            written = await redis.command("EVAL", _WRITE, 1, key, *args)
         return written
 
-    async def _pipeline(self, operation: str, commands: Sequence[Command]) -> list[Any]:
-        """The replies of ``commands`` sent together; the first error reply is raised."""
+    async def _pipeline(
+        self, operation: str, commands: Sequence[Command], *, first: int = 0
+    ) -> list[Any]:
+        """The replies of ``commands`` sent together, the first ``first`` of them run before
+        any other is sent; the first error reply is raised."""
 
         async def send() -> list[Any]:
-            replies = await self._redis.pipeline(commands)
+            replies = await self._redis.pipeline(commands, first=first)
             for reply in replies:
                 if isinstance(reply, Exception):
                     raise reply
             return replies
 
         return await self._redis.run(operation, send())
+
+
+def _connections(url: SecretStr | None, client: Redis | RedisCluster | None) -> StoreConnection:
+    """How a store reaches Redis: its own connections for one server's URL (the fast path,
+    only ever for a plain connection pool); redis-py's client for a cluster's or a Sentinel's
+    URL, or the application's client."""
+    if url is None:
+        return ClientConnections(client=client, timeout=TIMEOUT_SECONDS)
+    if split_hosts_url(url.get_secret_value()) is not None:
+        return ClientConnections(url, timeout=TIMEOUT_SECONDS)
+    return RedisConnections(url, timeout=TIMEOUT_SECONDS)

@@ -223,3 +223,63 @@ def test_store_takes_its_settings_from_the_configuration() -> None:
     assert (store.prefix, store.user_key, store.lifetime) == ("app:", "uid", 600)
     assert store.session_key("x") == "app:session:x"
     assert store.user_index_key("42") == "app:user:42"
+
+
+# -- the cluster's and Sentinel's URLs ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://10.0.0.1:7000",
+        f"redis+cluster://:{PASSWORD}@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0",
+        f"rediss+cluster://app:{PASSWORD}@cache.example.com:6380?ssl_cert_reqs=required",
+        f"redis+cluster://h1:7000,h2:7001?password={PASSWORD}&socket_timeout=0.5",
+        "redis+sentinel://s1,s2:26380,s3/mymaster",
+        f"redis+sentinel://:{PASSWORD}@s1:26379,s2/mymaster/2",
+        f"rediss+sentinel://app:{PASSWORD}@s1,s2/mymaster?sentinel_password={PASSWORD}",
+    ],
+)
+def test_store_url_accepts_a_cluster_or_sentinel_url_and_hides_every_password(url: str) -> None:
+    config = SessionConfig(secret_key=SECRET, store_url=url)
+    store = RedisSessionStore.from_config(config)
+
+    assert config.store_url is not None
+    shown = repr(config) + str(config) + str(config.model_dump()) + repr(store)
+    shown += redacted_url(url) + repr(store._redis)
+    assert PASSWORD not in shown
+    assert "://" in redacted_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (f"redis+cluster://:{PASSWORD}@h1:7000,h2:port", "check its hosts and ports"),
+        (f"redis+cluster://:{PASSWORD}@h1:7000,,h2", "check its hosts and ports"),
+        (f"redis+cluster://:{PASSWORD}@h1:99999", "check its hosts and ports"),
+        (f"redis+cluster://:{PASSWORD}@h1:7000/1", "database 0 only"),
+        (f"redis+cluster://:{PASSWORD}@h1:7000/{PASSWORD}", "database 0 only"),
+        (f"redis+cluster://h1?password={PASSWORD}&socket_timout=1", "did you mean socket_timeout?"),
+        (f"redis+cluster://h1?{PASSWORD}=1", "redis-py does not know or cannot read"),
+        (f"redis+cluster://:{PASSWORD}@h1?decode_responses=yes", "sets decode_responses"),
+        (f"redis+sentinel://:{PASSWORD}@s1,s2", "names the primary's service"),
+        (f"redis+sentinel://:{PASSWORD}@s1,s2/mymaster/db", "names the primary's service"),
+        (f"redis+sentinel://:{PASSWORD}@s1:x/mymaster", "check its hosts and ports"),
+        (
+            f"redis+sentinel://s1/mymaster?sentinel_socket_timeout={PASSWORD}",
+            "option sentinel_socket_timeout has a value",
+        ),
+        (
+            f"redis+sentinel://s1/mymaster?password={PASSWORD}&sentinel_socket_timout=1",
+            "did you mean sentinel_socket_timeout?",
+        ),
+        (f"redis+clustre://:{PASSWORD}@h1", "redis+cluster://"),
+    ],
+)
+def test_bad_cluster_or_sentinel_url_is_refused_without_showing_it(url: str, message: str) -> None:
+    error = refused(store_url=url)
+
+    [problem] = error.errors()
+    assert problem["loc"] == ("store_url",)
+    assert message in problem["msg"]
+    assert_password_hidden(error)
