@@ -44,3 +44,20 @@ def test_with_csrf_every_form_carries_the_token_and_a_post_without_it_is_refused
     assert accepted.status_code == 200
     assert "Note stored." in accepted.text
     assert "forged" not in accepted.text
+
+
+def test_with_csrf_and_a_store_the_device_forms_carry_the_token_too(store_url: str) -> None:
+    config = SessionConfig(secret_key=SECRET, csrf=True, store_url=store_url, user_key="user")
+    with TestClient(create_app(config)) as client:
+        login_token = TOKEN_FIELD.findall(client.get("/").text)[0]
+        client.post("/login", data={"user": "alice", "csrf_token": login_token})
+        page = client.get("/").text
+        tokens = TOKEN_FIELD.findall(page)
+        refused = client.post("/logout-other-devices")
+        accepted = client.post("/logout-other-devices", data={"csrf_token": tokens[0]})
+
+    assert 'action="/logout-other-devices"' in page
+    assert len(tokens) == page.count('method="post"')  # every form
+    assert (refused.status_code, refused.text) == (403, "CSRF token missing")
+    assert accepted.status_code == 200
+    assert "No other device was signed in." in accepted.text
