@@ -69,8 +69,8 @@ INVALID: Final = "CSRF token invalid"
 _SECRET_BYTES: Final = 30
 _SECRET_CHARACTERS: Final = 40
 _TOKEN_CHARACTERS: Final = 80
-_TOKEN_BITS: Final = 8 * _SECRET_BYTES
-_LOW_BITS: Final = (1 << _TOKEN_BITS) - 1
+_SECRET_BITS: Final = 8 * _SECRET_BYTES
+_LOW_HALF: Final = (1 << _SECRET_BITS) - 1
 # URL-safe base64 to the standard alphabet for binascii's strict decoder; "+" and "/", which are
 # not in a token's alphabet, become "!", which is in neither, so that the decoder refuses them.
 _FROM_URLSAFE: Final = bytes.maketrans(b"-_+/", b"+/!!")
@@ -109,9 +109,9 @@ def _verifies(session: object, token: bytes) -> bool:
     The check's own path: every request it lets through pays for it, so it is written for
     speed (measured with benchmarks/overhead.py's csrf_post, docs/performance.md): binascii's
     strict decoder instead of a pattern and base64's pure-Python wrappers, the unmasking as one
-    XOR of two integers. What it accepts is what the pattern did: exactly 80 characters of the
-    URL-safe alphabet (a "+", "/", "=", space or any other byte is refused by the decoder, and
-    padding by the length of what it decodes), and the comparison is hmac.compare_digest's.
+    XOR of two integers. A token is exactly 80 characters of the URL-safe alphabet: a "+", "/",
+    "=", space or any other byte is refused by the decoder, and padding by the length of what it
+    decodes. The comparison is hmac.compare_digest's.
     """
     # dict.get: the check's own look at a Session is no use of it (no Vary, no flags).
     if isinstance(session, dict):
@@ -127,7 +127,7 @@ def _verifies(session: object, token: bytes) -> bool:
     if raw is None:
         return False
     both = int.from_bytes(raw)  # the mask in the high 240 bits, the masked secret in the low
-    unmasked = ((both >> _TOKEN_BITS) ^ (both & _LOW_BITS)).to_bytes(_SECRET_BYTES)
+    unmasked = ((both >> _SECRET_BITS) ^ (both & _LOW_HALF)).to_bytes(_SECRET_BYTES)
     return hmac.compare_digest(unmasked, secret)
 
 
