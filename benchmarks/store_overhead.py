@@ -147,6 +147,7 @@ def make_candidates(url: str) -> list[Candidate]:
     async def close_nothing() -> None:
         pass
 
+    assert ours.store is not None and devices.store is not None  # both have a store_url
     return [
         Candidate("bare", bare, bare, close_nothing, []),
         Candidate("starsessions", theirs, starsessions, connection.aclose, []),

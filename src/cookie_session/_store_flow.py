@@ -31,7 +31,13 @@ from cookie_session.session import (
     configured_class,
     storable,
 )
-from cookie_session.store import RedisSessionStore, WriteOutcome, is_session_id, user_of_field
+from cookie_session.store import (
+    INDEXED_FIELD,
+    RedisSessionStore,
+    WriteOutcome,
+    is_session_id,
+    user_of_field,
+)
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 if TYPE_CHECKING:
@@ -52,6 +58,7 @@ class StoreOpened:
         "client",
         "device",
         "ended",
+        "indexed_until",
         "loaded",
         "resend",
         "seen_due",
@@ -84,6 +91,8 @@ class StoreOpened:
         self.resend = resend
         """Whether the cookie must be sent again even if nothing changes (fallback key,
         refresh_after)."""
+        self.indexed_until: str | None = None
+        """The session's ``_cs.indexed`` field: until when its user's index entry lasts."""
         # With track_devices only:
         self.client: tuple[str | None, str | None] = (None, None)
         """The request's client address and User-Agent."""
@@ -189,7 +198,9 @@ class StoreFlow:
             fields = await self._load(session_id)
             if fields is None:  # expired or revoked: try the next
                 continue
-            device = fields.pop(DEVICE_FIELD, None)  # the store's, never the session's
+            # The store's fields, never the session's:
+            indexed_until = fields.pop(INDEXED_FIELD, None)
+            device = fields.pop(DEVICE_FIELD, None)
             if self.cookie.max_lifetime is not None and self.cookie.lifetime_ended(
                 verified, _json_int(fields.get(STARTED_KEY))
             ):
@@ -204,6 +215,7 @@ class StoreFlow:
                 self.cookie.must_resend(verified),
                 signed_at=verified.signed_at,
             )
+            opened.indexed_until = indexed_until
             if self._track_devices:
                 self._note_device(opened, scope, device)
             return opened
@@ -252,7 +264,7 @@ class StoreFlow:
 
     async def _load(self, session_id: str) -> dict[str, str] | None:
         try:
-            return await self.store.load(session_id)
+            return await self.store.load_hash(session_id)
         except SessionStoreUnavailable:
             self.cookie.counters.store_errors += 1
             raise
@@ -362,7 +374,14 @@ class StoreFlow:
         if opened.seen_due and (changed or removed or resend):
             self._add_device(changed, opened, user, same_user=True)  # rides on this write
         if changed or removed:
-            outcome = await store.update(session_id, changed, removed, user, lifetime=own)
+            outcome = await store.update(
+                session_id,
+                changed,
+                removed,
+                user,
+                lifetime=own,
+                indexed_until=opened.indexed_until,
+            )
             if outcome is WriteOutcome.GONE:
                 _log_gone()
                 return None
@@ -373,7 +392,9 @@ class StoreFlow:
             if opened.seen_due:
                 await self._note_seen(opened)
             return session_id  # unchanged: nothing written, no cookie sent
-        elif not await store.touch(session_id, user, lifetime=own):
+        elif not await store.touch(
+            session_id, user, lifetime=own, indexed_until=opened.indexed_until
+        ):
             return None  # gone meanwhile
         # Signed afresh, so the cookie lives as long as the data it points to.
         self._set_cookie(message, session_id, own, started, browser=browser)

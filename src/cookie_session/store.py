@@ -8,8 +8,13 @@ The layout, every key starting with ``store_prefix`` (``cookie-session:`` by def
     {prefix}user:{user}    with user_key set: a sorted set of the user's session IDs, each scored
                            by when it expires (in ms); the set expires with its last session
 
-With ``track_devices``, a signed-in session's hash also holds its device record in the field
-``_cs.device`` (:mod:`cookie_session.devices`), which is never part of the session's data.
+Two fields of a signed-in session's hash are the store's, never part of the session's data:
+``_cs.indexed``, when its entry in the user's index runs out (ms since the epoch), and, with
+``track_devices``, ``_cs.device``, its device record (:mod:`cookie_session.devices`).
+
+A user's index entry is scored with the session's expiry plus some slack (an eighth of its
+lifetime): a write whose new expiry the entry still covers leaves the index alone, so a
+signed-in session re-indexes once every few minutes of activity, not on every write.
 
 An ID is 32 bytes from :mod:`secrets` in URL-safe base64 (43 characters, 256 bits), made here and
 never taken from a client. A user is named by the string form of the session's value under
@@ -117,6 +122,17 @@ elseif last < #ARGV and redis.call('EXISTS', key) == 0 then
 end
 return 1
 """
+
+INDEXED_FIELD: Final = "_cs.indexed"
+"""The field of a signed-in session's hash that says until when (ms since the epoch, by the
+application's clock) its user's index entry lasts."""
+STORE_FIELDS: Final = (INDEXED_FIELD, DEVICE_FIELD)
+"""The fields of a session's hash that are the store's, not the session's."""
+INDEX_SLACK: Final = 8
+"""An index entry outlasts its session's expiry by this fraction of the lifetime (1/8)."""
+INDEX_MARGIN_MS: Final = 60_000
+"""How much sooner than its index entry's end a session must expire for a write to leave the
+index alone: covers the clocks of two application servers disagreeing by up to a minute."""
 
 # What EVALSHA calls the script by.
 _WRITE_SHA: Final = hashlib.sha1(_WRITE.encode(), usedforsecurity=False).hexdigest()
@@ -296,6 +312,16 @@ class RedisSessionStore:
 
     async def load(self, session_id: str) -> dict[str, str] | None:
         """The session's fields (key -> JSON text), or ``None`` when Redis does not know it."""
+        fields = await self.load_hash(session_id)
+        if fields is None:
+            return None
+        for field in STORE_FIELDS:
+            fields.pop(field, None)
+        return fields
+
+    async def load_hash(self, session_id: str) -> dict[str, str] | None:
+        """Every field of the session's hash, the store's own (:data:`STORE_FIELDS`) included:
+        the middleware's read. ``None`` when Redis does not know the session."""
         redis = self._redis
         reply = await redis.run("load", redis.command("HGETALL", self.session_key(session_id)))
         if not reply:
@@ -320,14 +346,17 @@ class RedisSessionStore:
         signed-in or an anonymous session."""
         session_id = new_session_id()
         key = self.session_key(session_id)
-        args = self._write_args(fields, (), create=True, user=user, lifetime=lifetime)
         if user is None:  # one command: sent on its own, as EVALSHA
+            args = self._write_args(fields, (), create=True, user=user, lifetime=lifetime)
             await self._redis.run("save", self._write_alone(key, args))
             return session_id
         # The index first, in the same round trip: a session of a user is never written unless
         # the user's index holds its ID at that moment (what revoke_user reads).
-        commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        await self._pipeline("save", commands, first=1)
+        index, until = self._index(user, session_id, lifetime)
+        args = self._write_args(
+            {**fields, INDEXED_FIELD: until}, (), create=True, user=user, lifetime=lifetime
+        )
+        await self._pipeline("save", [index, ("EVAL", _WRITE, 1, key, *args)], first=1)
         return session_id
 
     async def update(
@@ -338,15 +367,25 @@ class RedisSessionStore:
         user: str | None,
         *,
         lifetime: int | None = None,
+        indexed_until: str | None = None,
     ) -> WriteOutcome:
         """Write the changed fields and delete the removed ones of an existing session, and
-        restart its lifetime; nothing is written if the session is gone."""
-        args = self._write_args(changed, removed, create=False, user=user, lifetime=lifetime)
+        restart its lifetime; nothing is written if the session is gone.
+
+        ``indexed_until`` is the session's ``_cs.indexed`` field as loaded: while its index
+        entry outlasts the new expiry, the index is left alone (one command)."""
         key = self.session_key(session_id)
-        if user is None:  # on every request that changes a session: one command
+        if user is None or self._still_indexed(user, lifetime, indexed_until):
+            # On most requests that change a session: one command. A signed-in session's index
+            # entry needs no change: its ID is there (the invariant above) for longer than the
+            # session can now live, and the script writes nothing if the session is gone.
+            args = self._write_args(changed, removed, create=False, user=user, lifetime=lifetime)
             return _OUTCOMES[await self._redis.run("save", self._write_alone(key, args))]
-        commands = [self._index(user, session_id, lifetime), ("EVAL", _WRITE, 1, key, *args)]
-        replies = await self._pipeline("save", commands, first=1)
+        index, until = self._index(user, session_id, lifetime)
+        args = self._write_args(
+            {**changed, INDEXED_FIELD: until}, removed, create=False, user=user, lifetime=lifetime
+        )
+        replies = await self._pipeline("save", [index, ("EVAL", _WRITE, 1, key, *args)], first=1)
         return _OUTCOMES[int(replies[-1])]
 
     async def move(
@@ -366,7 +405,9 @@ class RedisSessionStore:
         new_key = self.session_key(new_id)
         commands: list[Command] = []
         if new_user is not None:
-            commands.append(self._index(new_user, new_id, lifetime))
+            index, until = self._index(new_user, new_id, lifetime)
+            commands.append(index)
+            fields = {**fields, INDEXED_FIELD: until}
         args = self._write_args(fields, (), create=True, user=new_user, lifetime=lifetime)
         commands += [("EVAL", _WRITE, 1, new_key, *args), ("DEL", self.session_key(session_id))]
         if old_user is not None:
@@ -389,15 +430,23 @@ class RedisSessionStore:
         await self._pipeline("save", commands)
 
     async def touch(
-        self, session_id: str, user: str | None, *, lifetime: int | None = None
+        self,
+        session_id: str,
+        user: str | None,
+        *,
+        lifetime: int | None = None,
+        indexed_until: str | None = None,
     ) -> bool:
-        """Restart a session's lifetime (rolling expiry); ``False`` if it is gone."""
-        commands: list[Command] = []
-        if user is not None:
-            commands.append(self._index(user, session_id, lifetime))
-        commands.append(("PEXPIRE", self.session_key(session_id), self._ms(user, lifetime)))
-        replies = await self._pipeline("save", commands, first=1 if user is not None else 0)
-        return bool(replies[-1])
+        """Restart a session's lifetime (rolling expiry); ``False`` if it is gone. The index is
+        left alone while its entry outlasts the new expiry (see :meth:`update`)."""
+        if user is not None and not self._still_indexed(user, lifetime, indexed_until):
+            outcome = await self.update(session_id, {}, (), user, lifetime=lifetime)
+            return outcome is WriteOutcome.WRITTEN
+        key = self.session_key(session_id)
+        redis = self._redis
+        return bool(
+            await redis.run("save", redis.command("PEXPIRE", key, self._ms(user, lifetime)))
+        )
 
     async def note_seen(self, session_id: str, record: DeviceRecord) -> bool:
         """Record that a session's device was seen again, leaving its expiry as it was (a
@@ -476,7 +525,8 @@ class RedisSessionStore:
         return len(deleted)
 
     async def user_sessions(self, user: str | int) -> list[str]:
-        """The IDs of ``user``'s live sessions, the soonest to expire first.
+        """The IDs of ``user``'s live sessions, by when their index entries run out (each a
+        little after its session's expiry: the soonest to expire first, near enough).
 
         Needs ``user_key``. Compare with ``request.session.session_id`` to mark "this device".
         The index itself only forgets IDs whose time is up: one without a session may be a
@@ -564,9 +614,23 @@ class RedisSessionStore:
         args += removed
         return args
 
-    def _index(self, user: str, session_id: str, lifetime: int | None = None) -> Command:
-        ms = self._lifetime_ms if lifetime is None else str(lifetime * 1000)
-        return ("EVAL", _INDEX, 1, self.user_index_key(user), session_id, ms)
+    def _index(
+        self, user: str, session_id: str, lifetime: int | None = None
+    ) -> tuple[Command, str]:
+        """The command that (re)scores ``session_id`` in ``user``'s index, to outlast the
+        session's expiry by the slack; and the ``_cs.indexed`` value that says until when."""
+        lifetime_ms = int(self._ms(user, lifetime))
+        entry_ms = lifetime_ms + lifetime_ms // INDEX_SLACK
+        until = str(int(time.time() * 1000) + entry_ms)
+        return ("EVAL", _INDEX, 1, self.user_index_key(user), session_id, entry_ms), until
+
+    def _still_indexed(self, user: str, lifetime: int | None, indexed_until: str | None) -> bool:
+        """Whether a signed-in session's index entry (``_cs.indexed`` as loaded) outlasts the
+        expiry a write now gives it, with the margin for clocks."""
+        if indexed_until is None or not indexed_until.isdigit():
+            return False
+        expiry_ms = time.time() * 1000 + int(self._ms(user, lifetime))
+        return expiry_ms + INDEX_MARGIN_MS <= int(indexed_until)
 
     def _ms(self, user: str | None, lifetime: int | None) -> str:
         """A write's lifetime in ms: the session's own, else a signed-in or anonymous one's."""

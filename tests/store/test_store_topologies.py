@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from conftest import SECRET
 from cookie_session import RedisSessionStore, SessionMiddleware, get_session
+from cookie_session.store import STORE_FIELDS
 from redis_server import RedisServer, free_port
 from redis_topologies import SERVICE, ClusterServers, SentinelServers, client_at
 
@@ -129,9 +130,14 @@ async def site(topology: Topology) -> AsyncIterator[Site]:
 
 
 def stored(topology: Topology, session_id: str) -> dict[str, Any]:
+    """The session's data as Redis holds it (without the store's own fields)."""
     with topology.inspect() as client:
         fields = client.hgetall(session_key(session_id))
-    return {name.decode(): json.loads(value) for name, value in fields.items()}
+    return {
+        name.decode(): json.loads(value)
+        for name, value in fields.items()
+        if name.decode() not in STORE_FIELDS
+    }
 
 
 def exists(topology: Topology, session_id: str) -> bool:

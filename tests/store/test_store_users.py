@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx2
 import pytest
@@ -17,6 +18,8 @@ from starlette.testclient import TestClient
 
 from conftest import SECRET
 from cookie_session import RedisSessionStore, SessionConfig, SessionMiddleware, get_session
+from cookie_session.store import INDEXED_FIELD
+from redis_server import command_counts
 
 from .conftest import (
     MakeClient,
@@ -344,8 +347,11 @@ def test_user_index_lives_as_long_as_its_sessions(
 ) -> None:
     client = make_client(max_age=3600)
     session_id = sign_in(client, "alice")
+    # Both near their end, as an hour without requests would leave them.
     redis_client.pexpire(session_key(session_id), 1_000)
     redis_client.pexpire(index_key("alice"), 1_000)
+    near = int(time.time() * 1000) + 1_000
+    redis_client.hset(session_key(session_id), INDEXED_FIELD, str(near))
 
     client.post("/set", json={"n": 1})  # a write restarts both lifetimes
 
@@ -354,6 +360,29 @@ def test_user_index_lives_as_long_as_its_sessions(
     assert session_ttl > 3_590_000
     # The index outlives its last session (a second's margin: the session's expiry is set just
     # after the index's, in the same round trip).
+    assert index_ttl > session_ttl
+
+
+def test_a_write_the_index_entry_still_covers_leaves_the_index_alone(
+    make_client: MakeClient, redis_client: redis.Redis
+) -> None:
+    client = make_client(max_age=3600)
+    session_id = sign_in(client, "alice")
+    index_ttl = redis_client.pttl(index_key("alice"))
+    redis_client.config_resetstat()
+
+    client.post("/set", json={"n": 1})
+
+    assert command_counts(redis_client) == {
+        "hgetall": 1,
+        "evalsha": 1,  # the session's write alone: no index script
+        "pexpire": 1,
+        "hset": 1,
+    }
+    # The entry still outlives the session, by the slack (an eighth of max_age) less the time
+    # since the login.
+    session_ttl = redis_client.pttl(session_key(session_id))
+    assert redis_client.pttl(index_key("alice")) > session_ttl + 3600_000 // 8 - 60_000
     assert index_ttl > session_ttl
 
 
