@@ -246,8 +246,11 @@ class StoreFlow:
     def _session_ids(self, scope: Scope) -> list[tuple[str, VerifiedCookie]]:
         """The session IDs of the request's first few session cookies that verify, with their
         cookies, in order; a validly signed cookie that carries no ID is refused."""
+        all_verified = self.cookie.all_verified(scope)
+        if not all_verified:
+            return []
         found: list[tuple[str, VerifiedCookie]] = []
-        for verified in self.cookie.all_verified(scope):
+        for verified in all_verified:
             data = verified.data
             # {"sid": ID}, and the session's own lifetime when it has one (set_max_age).
             plain = len(data) == 1 or (len(data) == 2 and MAX_AGE_KEY in data)

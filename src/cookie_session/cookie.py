@@ -216,9 +216,12 @@ class SessionCookie:
     def all_verified(self, scope: Scope) -> list[VerifiedCookie]:
         """Every one of the request's first few session cookies that verifies, in order (a
         store tries each ID until Redis knows one); the request counts as accepted once."""
+        candidates = self.candidates(scope)
+        if candidates is None:
+            return []  # no session cookie: the usual first visit, with nothing more to make
         verified: list[VerifiedCookie] = []
         reasons: list[str] = []
-        for candidate in self.candidates(scope) or ():
+        for candidate in candidates:
             try:
                 cookie = self.verify(candidate)
             except CookieRejected as rejection:
