@@ -10,14 +10,17 @@ Usage (two runs, whose difference is 1000 requests, so start-up cancels out):
 
 Scenarios: ``nocookie`` (a request without a cookie, session untouched), ``read`` (a valid
 cookie, one value read) and ``write`` (a valid cookie, one value changed), 2000 visitors round
-robin. Instruction counts do not depend on what else the machine runs, so two versions of the
-code can be compared on a busy machine where timings (overhead.py) cannot.
+robin; a third argument ``lifetime`` runs them with ``max_lifetime`` set (the cookies then
+carry their session's start). Instruction counts do not depend on what else the machine runs,
+so two versions of the code can be compared on a busy machine where timings (overhead.py)
+cannot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import Any
 
 from cookie_session import SessionCodec, SessionMiddleware
@@ -25,6 +28,7 @@ from cookie_session import SessionCodec, SessionMiddleware
 SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"  # a benchmark's
 scenario = sys.argv[1]
 N = int(sys.argv[2])
+LIFETIME = sys.argv[3:] == ["lifetime"]
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -37,10 +41,12 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-mw = SessionMiddleware(app, secret_key=SECRET)
+mw = SessionMiddleware(app, secret_key=SECRET, max_lifetime=30 * 86400 if LIFETIME else None)
 codec = SessionCodec([SECRET], max_age=None)
+started = {"_cs.started": int(time.time())} if LIFETIME else {}
 cookies = [
-    codec.encode({"user": f"user{i}", "n": i, "cart": list(range(5))}).encode() for i in range(2000)
+    codec.encode({"user": f"user{i}", "n": i, "cart": list(range(5)), **started}).encode()
+    for i in range(2000)
 ]
 
 

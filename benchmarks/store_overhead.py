@@ -147,7 +147,8 @@ def make_candidates(url: str) -> list[Candidate]:
     async def close_nothing() -> None:
         pass
 
-    assert ours.store is not None and devices.store is not None  # both have a store_url
+    assert ours.store is not None  # it has a store_url
+    assert devices.store is not None
     return [
         Candidate("bare", bare, bare, close_nothing, []),
         Candidate("starsessions", theirs, starsessions, connection.aclose, []),

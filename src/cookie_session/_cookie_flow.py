@@ -74,7 +74,10 @@ class CookieFlow:
             session = self._session_class()
             resend = False
         else:
-            if cookie.max_lifetime is not None and self._ended(scope, incoming):
+            if cookie.max_lifetime is not None and cookie.lifetime_ended(
+                incoming, incoming.data.get(STARTED_KEY)
+            ):
+                self._log_ended(scope)
                 await self._call_restarted(scope, receive, send, incoming)
                 return
             session = self._session_class(incoming.data)
@@ -143,17 +146,15 @@ class CookieFlow:
         incoming = self.cookie.read(scope)
         if incoming is None:
             return CookieOpened(make(), None, False)
-        if self.cookie.max_lifetime is not None and self._ended(scope, incoming):
+        if self.cookie.lifetime_ended(incoming, incoming.data.get(STARTED_KEY)):
+            self._log_ended(scope)
             return CookieOpened(make(), incoming, True, ended=True)
         return CookieOpened(make(incoming.data), incoming, self.cookie.must_resend(incoming))
 
-    def _ended(self, scope: Scope, incoming: VerifiedCookie) -> bool:
-        """Whether the session's ``max_lifetime`` is over (an audit line says so)."""
-        if not self.cookie.lifetime_ended(incoming, incoming.data.get(STARTED_KEY)):
-            return False
+    def _log_ended(self, scope: Scope) -> None:
+        """The audit line of a session whose ``max_lifetime`` is over."""
         candidates = self.cookie.candidates(scope) or [b""]
         self._audit.log("ended", _signature(candidates[0].decode("latin-1")), reason="max_lifetime")
-        return True
 
     async def save(self, message: Message, current: object, opened: CookieOpened) -> None:
         """Add Vary and Set-Cookie to ``message`` for what the application left as its session
@@ -243,8 +244,11 @@ class CookieFlow:
         started: int | None = None
         regenerated = isinstance(current, Session) and current.regenerated
         if cookie.max_lifetime is not None:
-            recorded = data.get(STARTED_KEY)
-            if isinstance(recorded, int) and not isinstance(recorded, bool) and not regenerated:
+            # dict's own get for a Session: its get() would only note a use that is over now
+            recorded = (
+                dict.get(data, STARTED_KEY) if isinstance(data, dict) else data.get(STARTED_KEY)
+            )
+            if type(recorded) is int and not regenerated:  # not a bool: type, not isinstance
                 started = recorded
             elif incoming is None or fresh or regenerated:
                 started = cookie.now()  # a session starts when it is first saved

@@ -100,6 +100,7 @@ class SessionCookie:
 
     __slots__ = (
         "_constant_attributes",
+        "_max_age",
         "_set_cookie_prefix",
         "_suffix",
         "_unlimited",
@@ -123,6 +124,7 @@ class SessionCookie:
         """Every attribute a Set-Cookie of this configuration carries, in order."""
         self._set_cookie_prefix = name + "="
         self._suffix = "; " + "; ".join(self.attributes)
+        self._max_age = config.max_age if config.max_age is not None else _NOT_SET
         constant = "; ".join(
             attribute for attribute in self.attributes if "Max-Age" not in attribute
         )
@@ -285,17 +287,12 @@ class SessionCookie:
     def lifetime_ended(self, incoming: VerifiedCookie, started: object) -> bool:
         """Whether the session of ``incoming`` started more than ``max_lifetime`` ago:
         ``started`` is its recorded start (else its cookie's signing time counts)."""
-        if self.max_lifetime is None:
+        max_lifetime = self.max_lifetime
+        if max_lifetime is None:
             return False
-        return self.codec.age(self.start_of(incoming, started)) > self.max_lifetime
-
-    @staticmethod
-    def start_of(incoming: VerifiedCookie, started: object) -> int:
-        """When the session of ``incoming`` started: its recorded start, else (a cookie from
-        before ``max_lifetime`` was set) its signing time."""
-        if isinstance(started, int) and not isinstance(started, bool):
-            return started
-        return incoming.signed_at
+        if type(started) is not int:  # none recorded (nor a bool): from before max_lifetime
+            started = incoming.signed_at
+        return self.codec.age(started) > max_lifetime
 
     def now(self) -> int:
         """The time by the codec's clock, in whole seconds."""
@@ -304,7 +301,12 @@ class SessionCookie:
     def max_age_for(self, data: Mapping[str, object], started: int | None) -> int | None:
         """The ``Max-Age`` a cookie carrying ``data`` is sent with: the session's own lifetime
         (else the configuration's), never more than what remains of ``max_lifetime``."""
-        own = data.get(MAX_AGE_KEY, _NOT_SET)
+        # dict's own get for a Session: its get() would only note a use that is over now
+        own = (
+            dict.get(data, MAX_AGE_KEY, _NOT_SET)
+            if isinstance(data, dict)
+            else data.get(MAX_AGE_KEY, _NOT_SET)
+        )
         max_age: int | None
         if own is _NOT_SET:
             max_age = self.config.max_age
@@ -333,7 +335,7 @@ class SessionCookie:
 
         Returns the cookie's value. Raises :class:`SessionTooLarge` when the header's cookie
         would pass 4096 bytes."""
-        if max_age is _NOT_SET:
+        if max_age is _NOT_SET or max_age == self._max_age:
             suffix = self._suffix
         elif max_age is None:
             suffix = "; " + self._constant_attributes
