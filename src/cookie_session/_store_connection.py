@@ -304,11 +304,17 @@ class RedisConnections(StoreConnection):
             await self._release(connections, connection)
 
     async def aclose(self) -> None:
-        """Close every connection; those in use are closed when their reply comes."""
+        """Close every connection; those in use are closed when their reply comes. Called
+        from another event loop than the one they were opened in (which may be closed by
+        now), it only forgets them: a connection can be closed only from its own loop, and
+        goes with it."""
         connections, self._connections = self._connections, _Connections(DEFAULT_MAX_CONNECTIONS)
+        own_loop = self._loop() if self._loop is not None else None
         self._loop = None
         idle, connections.idle = connections.idle, []
         connections.limit = 0  # anything released to it from now on is closed
+        if own_loop is not asyncio.get_running_loop():
+            return
         for connection in idle:
             await connection.disconnect()
 

@@ -21,7 +21,13 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import OTHER_SECRET, SECRET
-from cookie_session import SessionCodec, SessionMiddleware, TypedSession, get_session
+from cookie_session import (
+    SessionCodec,
+    SessionConfig,
+    SessionMiddleware,
+    TypedSession,
+    get_session,
+)
 from cookie_session.store import (
     DEFAULT_LIFETIME,
     SESSION_ID_BYTES,
@@ -729,3 +735,27 @@ def test_at_most_four_signed_cookies_are_looked_up_across_cookie_headers(
 
     assert response.json()["data"] == {}  # the second header is never read
     assert command_counts(redis_client)["hgetall"] == 4
+
+
+def test_aclose_from_another_event_loop_forgets_the_connections(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    store = RedisSessionStore.from_config(SessionConfig(secret_key=SECRET, store_url=store_url))
+    asyncio.run(store.ping())  # a connection opened in a loop that is closed by now
+
+    asyncio.run(store.aclose())  # no "attached to a different loop", no "loop is closed"
+
+    async def use_then_close() -> None:
+        await store.ping()  # connects again, in this loop
+        await store.aclose()
+
+    asyncio.run(use_then_close())
+    gc.collect()  # the first loop's connection goes with that loop's objects
+
+    # Only the test's own client is left once Redis has seen the others close (at once, but
+    # noticed by the server on its own schedule).
+    for _ in range(100):
+        if len(redis_client.client_list()) == 1:
+            break
+        time.sleep(0.05)
+    assert len(redis_client.client_list()) == 1
