@@ -45,6 +45,8 @@ from cookie_session.stats import SessionStats
 from cookie_session.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis, RedisCluster
+
     from cookie_session._store_flow import StoreFlow, StoreOpened
     from cookie_session.store import RedisSessionStore
 
@@ -90,11 +92,16 @@ class CookieSessionInterface(SessionInterface):
 
     Configure it like :class:`SessionMiddleware`: a validated :class:`SessionConfig`, or the
     same settings as keyword arguments (validated through SessionConfig, so a bad setting is a
-    :class:`pydantic.ValidationError` here, at set-up); not both.
+    :class:`pydantic.ValidationError` here, at set-up); not both. ``store_client=`` keeps
+    sessions in Redis through the application's own redis-py client, as with the middleware.
     """
 
     def __init__(
-        self, config: SessionConfig | None = None, **fields: Unpack[SessionFields]
+        self,
+        config: SessionConfig | None = None,
+        *,
+        store_client: Redis | RedisCluster | None = None,
+        **fields: Unpack[SessionFields],
     ) -> None:
         if config is not None and fields:
             raise TypeError(
@@ -108,10 +115,12 @@ class CookieSessionInterface(SessionInterface):
         """The Redis store sessions are kept in (``store_url``); ``None`` for cookie sessions."""
         self._session_class = configured_class(QuartSession, self.config.max_age)
         self._flow: CookieFlow | StoreFlow
-        if self.config.store_url is not None:
+        if self.config.store_url is not None or store_client is not None:
             from cookie_session._store_flow import StoreFlow
+            from cookie_session.store import RedisSessionStore
 
-            self._flow = StoreFlow(_no_application, self.cookie)
+            store = RedisSessionStore.from_config(self.config, store_client=store_client)
+            self._flow = StoreFlow(_no_application, self.cookie, store)
             self.store = self._flow.store
         else:
             self._flow = CookieFlow(_no_application, self.cookie)
@@ -193,10 +202,14 @@ def _make_unavailable(response: Response | WerkzeugResponse) -> None:
 
 
 def use_cookie_session(
-    app: Quart, config: SessionConfig | None = None, **fields: Unpack[SessionFields]
+    app: Quart,
+    config: SessionConfig | None = None,
+    *,
+    store_client: Redis | RedisCluster | None = None,
+    **fields: Unpack[SessionFields],
 ) -> CookieSessionInterface:
     """Make ``quart.session`` use cookie-session; returns the installed interface."""
-    interface = CookieSessionInterface(config, **fields)
+    interface = CookieSessionInterface(config, store_client=store_client, **fields)
     app.session_interface = interface  # type: ignore[assignment]  # Quart types it as its own default class
 
     async def answer_when_unavailable() -> Response | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from quart import Quart, request, session
 from quart.typing import ResponseReturnValue
 
@@ -28,10 +29,11 @@ def anyio_backend() -> str:
     return "asyncio"  # Quart runs on asyncio only
 
 
-def quart_store_app(url: str) -> Quart:
-    """Routes over ``quart.session``: ``/show``, ``/set`` (POST JSON), ``/login?user=U``."""
+def quart_store_app(url: str, client: redis.asyncio.Redis | None = None) -> Quart:
+    """Routes over ``quart.session``: ``/show``, ``/set`` (POST JSON), ``/login?user=U``; with
+    ``client``, the store talks to Redis through it (``url`` then serves the settings only)."""
     app = Quart(__name__)
-    use_cookie_session(app, secret_key=SECRET, store_url=url, user_key="user")
+    use_cookie_session(app, secret_key=SECRET, store_url=url, user_key="user", store_client=client)
 
     @app.route("/show")
     async def show() -> ResponseReturnValue:
@@ -71,6 +73,26 @@ async def test_quart_session_is_kept_in_redis_behind_a_signed_id(
     assert stored(redis_client, session_id) == {"cart": [1, 2], "note": "x" * 5000}
     data: dict[str, Any] = await shown.get_json()
     assert data == {"data": {"cart": [1, 2], "note": "x" * 5000}, "session_id": session_id}
+
+
+@pytest.mark.anyio
+async def test_quart_keeps_sessions_through_an_applications_own_client(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    own = redis.asyncio.Redis.from_url(store_url, client_name="the-application")
+    try:
+        client = quart_store_app(store_url, own).test_client()
+
+        written = await client.post("/set", json={"cart": [1, 2]})
+        names = {entry["name"] for entry in redis_client.client_list()}
+        shown = await client.get("/show")
+    finally:
+        await own.aclose()
+
+    session_id = id_of(written.headers["Set-Cookie"])
+    assert stored(redis_client, session_id) == {"cart": [1, 2]}
+    assert (await shown.get_json())["data"] == {"cart": [1, 2]}
+    assert "the-application" in names  # the write went through the application's client
 
 
 @pytest.mark.anyio
