@@ -1,12 +1,18 @@
 """What a Redis session store costs per request: ours, starsessions' RedisStore, and no
-middleware at all, on one private redis-server.
+middleware at all, on one private redis-server; and ours on a Redis Cluster and on a
+Sentinel-watched primary.
 
 "devices" is ours keeping a device list (``user_key`` and ``track_devices``; every visitor
-signed in). Run ``python benchmarks/store_overhead.py`` (about half a minute), ``--quick`` (a
-few seconds) or ``--json PATH`` to keep the figures. It needs the ``test`` extra
-(``pip install -e '.[test]'``: starsessions, redis-py, pytest for the suite's redis-server
-helper) and Debian's ``redis-server``; the script starts its own server on a free port, with no
-persistence, and stops it by process ID when done.
+signed in). "cluster" is ours on a ``redis+cluster://`` URL of a private 3-primary, 3-replica
+cluster, "sentinel" ours on a ``redis+sentinel://`` URL of a private primary, its replica and
+three sentinels (both started by tests/redis_topologies.py, as the store's tests start them);
+their overhead is reported as a ratio to starsessions' on the single Redis. Run
+``python benchmarks/store_overhead.py`` (about 70 s), ``--quick`` (about 15 s),
+``--no-topologies`` (the single Redis only, about half a minute) or ``--json PATH`` to keep the
+figures. It needs the ``test`` extra (``pip install -e '.[test]'``: starsessions, redis-py,
+pytest for the suite's redis-server helpers) and Debian's ``redis-server`` and ``redis-tools``
+(``redis-cli`` forms the cluster); the script starts its own servers on free ports of
+127.0.0.1, with no persistence, and stops them by process ID when done.
 
 Traffic is many visitors: each middleware first creates VISITORS sessions of its own (a request
 without a cookie that writes one), then the requests visit them round-robin, so Redis and the
@@ -19,12 +25,16 @@ rounds. Redis runs on the same machine: its share of the CPU is part of what is 
 Before and after timing, every scenario is checked for the first and the last visitor: the
 handler saw the data it should, a write is seen by the next request, and the Redis commands
 each request made are counted (ours: none without a cookie, one HGETALL to read). A failed check
-aborts the run.
+aborts the run. On the cluster the commands are counted on each of the three primaries and
+added up (a request's keys may live on any of them; replicas are left out, since they replay
+their primary's writes); on Sentinel, on the primary the sentinels name.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
@@ -32,19 +42,18 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import redis
-from overhead import (  # the same requests and responses, and the same command line
+from overhead import (  # the same requests and responses, and the same --json output
     _receive,
     _respond,
     _scope,
     _set_cookie,
-    parse_arguments,
     write_figures,
 )
 from redis.asyncio import Redis
@@ -62,6 +71,7 @@ from redis_server import (
     command_counts,
     running_redis_server,
 )
+from redis_topologies import ClusterServers, SentinelServers, client_at, running
 
 SECRET = "benchmark-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJK"
 MAX_AGE = 3600
@@ -71,7 +81,11 @@ VISITORS = 1000
 # Target: our overhead / starsessions' overhead, per scenario (issue 13), for ours as it is and
 # for ours keeping a device list (issue 22: signed-in sessions, user_key and track_devices).
 TARGETS = {"read": 0.6, "write": 1.0}
-STORES = ("ours", "devices")
+TOPOLOGIES = ("cluster", "sentinel")
+"""Ours on the other topologies: reported beside the single Redis, with no target."""
+STORES = ("ours", "devices", *TOPOLOGIES)
+CLUSTER_CLIENT = frozenset({"cluster|slots", "cluster|shards", "cluster|nodes", "command"})
+"""What redis-py's cluster client asks a node to learn the cluster, before any store command."""
 
 
 class Handler:
@@ -107,6 +121,8 @@ class Candidate:
     close: Callable[[], Awaitable[None]]
     cookies: list[bytes | None]
     """The Cookie header of each visitor, filled in by create_sessions()."""
+    ports: Callable[[], list[int]]
+    """The servers whose commands count as this candidate's: its primaries, found anew."""
 
     async def request(self, cookie: bytes | None) -> list[Message]:
         """One request; returns the messages the application sent."""
@@ -119,9 +135,16 @@ class Candidate:
         return sent
 
 
-def make_candidates(url: str) -> list[Candidate]:
-    """bare, starsessions and ours, each with its own handler and, for the stores, its own
-    connections to the server at ``url``."""
+def make_candidates(
+    server: RedisServer, topologies: dict[str, ClusterServers | SentinelServers]
+) -> list[Candidate]:
+    """bare, starsessions, ours and devices, each with its own handler and, for the stores, its
+    own connections to ``server``; then ours on each of ``topologies``."""
+    url = server.url
+
+    def single() -> list[int]:
+        return [server.port]
+
     bare = Handler()
     theirs = Handler()
     connection = Redis.from_url(url)
@@ -149,12 +172,28 @@ def make_candidates(url: str) -> list[Candidate]:
 
     assert ours.store is not None  # it has a store_url
     assert devices.store is not None
-    return [
-        Candidate("bare", bare, bare, close_nothing, []),
-        Candidate("starsessions", theirs, starsessions, connection.aclose, []),
-        Candidate("ours", mine, ours, ours.store.aclose, []),
-        Candidate("devices", tracked, devices, devices.store.aclose, []),
+    candidates = [
+        Candidate("bare", bare, bare, close_nothing, [], single),
+        Candidate("starsessions", theirs, starsessions, connection.aclose, [], single),
+        Candidate("ours", mine, ours, ours.store.aclose, [], single),
+        Candidate("devices", tracked, devices, devices.store.aclose, [], single),
     ]
+    for name, topology in topologies.items():
+        handler = Handler()
+        app = SessionMiddleware(handler, secret_key=SECRET, max_age=MAX_AGE, store_url=topology.url)
+        assert app.store is not None
+        candidates.append(
+            Candidate(name, handler, app, app.store.aclose, [], primaries_of(topology))
+        )
+    return candidates
+
+
+def primaries_of(topology: ClusterServers | SentinelServers) -> Callable[[], list[int]]:
+    """The ports of the servers that run a topology's commands: every primary of a cluster,
+    the primary the sentinels name."""
+    if isinstance(topology, ClusterServers):
+        return lambda: [node.port for node in topology.primaries()]
+    return lambda: [topology.primary_port()]
 
 
 async def create_sessions(candidates: list[Candidate]) -> None:
@@ -192,29 +231,38 @@ def _cookies(scenario: Scenario, candidate: Candidate) -> list[bytes | None]:
     return candidate.cookies if scenario.with_cookie else [None]
 
 
-async def check(scenario: Scenario, candidate: Candidate, server: RedisServer) -> dict[str, int]:
+async def check(scenario: Scenario, candidate: Candidate) -> dict[str, int]:
     """Abort unless the candidate handles the scenario correctly for its first and its last
     visitor; return the Redis commands the last one's request made."""
     commands: dict[str, int] = {}
     for visitor in (0, VISITORS - 1):
-        commands = await _check_one(scenario, candidate, server, visitor)
+        commands = await _check_one(scenario, candidate, visitor)
     return commands
 
 
-async def _check_one(
-    scenario: Scenario, candidate: Candidate, server: RedisServer, visitor: int
-) -> dict[str, int]:
+@contextlib.contextmanager
+def counting(ports: list[int]) -> Iterator[dict[str, int]]:
+    """The Redis commands run inside the block, added up over the servers at ``ports``
+    (filled in on the way out), leaving out what a client sends to connect or to learn a
+    cluster's layout."""
+    commands: dict[str, int] = {}
+    for port in ports:
+        with client_at(port) as client:
+            client.config_resetstat()
+    yield commands
+    for port in ports:
+        with client_at(port) as client:
+            for name, calls in command_counts(client).items():
+                if name not in HANDSHAKE and name not in CLUSTER_CLIENT:
+                    commands[name] = commands.get(name, 0) + calls
+
+
+async def _check_one(scenario: Scenario, candidate: Candidate, visitor: int) -> dict[str, int]:
     handler = candidate.handler
     handler.expect(scenario.action)
     cookie = candidate.cookies[visitor] if scenario.with_cookie else None
-    client = server.client()
-    try:
-        client.config_resetstat()
+    with counting(candidate.ports()) as commands:
         messages = await candidate.request(cookie)
-        counted = command_counts(client).items()
-        commands = {name: n for name, n in counted if name not in HANDSHAKE}
-    finally:
-        client.close()
     if candidate.name == "bare":
         return commands
     failed = f"check failed: {scenario.name}/{candidate.name}/visitor {visitor}"
@@ -275,22 +323,25 @@ async def run(candidates: list[Candidate], rounds: int, batch: int) -> dict[str,
 
 
 async def measure(
-    server: RedisServer, rounds: int, batch: int
+    server: RedisServer,
+    topologies: dict[str, ClusterServers | SentinelServers],
+    rounds: int,
+    batch: int,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, dict[str, int]]]]:
     """The figures, and the commands per request of each scenario and store, checked before
     and after timing."""
-    candidates = make_candidates(server.url)
+    candidates = make_candidates(server, topologies)
     try:
         await create_sessions(candidates)
         commands: dict[str, dict[str, dict[str, int]]] = {}
         for scenario in SCENARIOS:
             commands[scenario.name] = {
-                c.name: await check(scenario, c, server) for c in candidates if c.name != "bare"
+                c.name: await check(scenario, c) for c in candidates if c.name != "bare"
             }
         results = await run(candidates, rounds, batch)
         for scenario in SCENARIOS:
             for candidate in candidates:
-                await check(scenario, candidate, server)
+                await check(scenario, candidate)
     finally:
         for candidate in candidates:
             await candidate.close()
@@ -302,24 +353,56 @@ def _load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """overhead.py's options (``--quick``, ``--json``) and ``--no-topologies``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0] or None)
+    parser.add_argument("--quick", action="store_true", help="about 15 s instead of ~70 s")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
+    parser.add_argument(
+        "--no-topologies",
+        action="store_true",
+        help="the single Redis only: no cluster or Sentinel rows (about half a minute)",
+    )
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def running_topologies(
+    directory: Path, wanted: bool
+) -> Iterator[dict[str, ClusterServers | SentinelServers]]:
+    """A started cluster and Sentinel group (nothing unless ``wanted``), stopped on the way
+    out."""
+    if not wanted:
+        yield {}
+        return
+    if shutil.which("redis-cli") is None:
+        raise SystemExit("redis-cli is not installed (Debian package 'redis-tools')")
+    cluster, sentinel = ClusterServers(directory), SentinelServers(directory)
+    with running(cluster), running(sentinel):
+        yield {"cluster": cluster, "sentinel": sentinel}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv, __doc__, "a few seconds instead of ~30 s")
+    args = parse_arguments(argv)
     rounds, batch = (9, 300) if args.quick else (31, 1000)
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed (Debian package 'redis-server')")
 
     load_before = _load()
+    started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="store-benchmark-") as directory,
         running_redis_server(Path(directory)) as server,
+        running_topologies(Path(directory), not args.no_topologies) as topologies,
     ):
         client = server.client()
         try:
             redis_version = str(client.info("server")["redis_version"])
         finally:
             client.close()
-        results, commands = asyncio.run(measure(server, rounds, batch))
+        results, commands = asyncio.run(measure(server, topologies, rounds, batch))
     load_after = _load()
+    names = list(topologies)
 
     print(
         f"python {platform.python_version()}, redis-server {redis_version}, "
@@ -366,6 +449,31 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     print("all targets met" if all_met else "some targets missed")
+    if names:
+        print(
+            "ours on other topologies, with the same load; ratio: overhead over bare / "
+            "starsessions' overhead on the single Redis (no target)"
+        )
+        header = f"{'scenario':<10}{'ours':>8}{'ratio':>8}" + "".join(
+            f"{name:>10}{name + ' +':>12}{'ratio':>8}" for name in names
+        )
+        print(header)
+        print("-" * len(header))
+        for scenario, row in zip(SCENARIOS, rows, strict=True):
+            figures = results[scenario.name]
+            theirs = figures["starsessions"] - figures["bare"]
+            line = f"{scenario.name:<10}{figures['ours']:>8.2f}{row['ratio']:>8.2f}"
+            topology_ratios = {}
+            for name in names:
+                overhead = figures[name] - figures["bare"]
+                topology_ratios[name] = overhead / theirs
+                line += f"{figures[name]:>10.2f}{overhead:>12.2f}{overhead / theirs:>8.2f}"
+            row["topology_ratios"] = topology_ratios
+            print(line)
+        print(
+            "cluster: 3 primaries + 3 replicas; sentinel: a primary, its replica, 3 sentinels; "
+            "all on this machine, on 127.0.0.1"
+        )
     print("Redis commands per request (INFO commandstats; a script's own commands included):")
     for scenario in SCENARIOS:
         counted = ", ".join(
@@ -373,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, per in commands[scenario.name].items()
         )
         print(f"  {scenario.name}: {counted}")
+    if "cluster" in names:
+        print("  (cluster: counted on each primary and added up)")
+    print(f"run took {time.monotonic() - started:.0f} s, servers' start-up included")
     write_figures(
         args.json,
         {
@@ -384,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": rounds,
             "batch": batch,
             "load_average": {"before": load_before, "after": load_after},
+            "topologies": names,
             "results": rows,
         },
     )
