@@ -26,7 +26,16 @@ from redis_server import command_counts
 from .conftest import id_cookie, session_key, store_app, stored, with_cookie
 
 START = int(time.time())
+"""Where each test's clock starts: now, as the test begins (see ``start_now``)."""
 DAY = 24 * 3600
+
+
+@pytest.fixture(autouse=True)
+def start_now() -> None:
+    """Each test's clock starts at the real time: a cookie that another app signs by the real
+    clock must not look signed in the future to the test's."""
+    global START  # read by the tests and Clock when they run
+    START = int(time.time())
 
 
 class Clock:
