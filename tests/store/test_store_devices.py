@@ -20,7 +20,7 @@ from cookie_session import (
     SessionInfo,
     SessionMiddleware,
 )
-from cookie_session.devices import DEVICE_FIELD, SEEN_INTERVAL, USER_AGENT_LIMIT
+from cookie_session.devices import DEVICE_FIELD, SEEN_INTERVAL, USER_AGENT_LIMIT, DeviceRecord
 from redis_server import command_counts
 
 from .conftest import id_cookie, session_key, store_app, stored, with_cookie
@@ -313,3 +313,22 @@ def test_revoke_other_sessions_needs_user_key(store_url: str) -> None:
 
     with pytest.raises(RuntimeError, match="user_key"):
         asyncio.run(store.revoke_other_sessions("alice", keep=None))
+
+
+def test_a_device_seen_after_its_session_ended_brings_nothing_back(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app, _ = tracked_app(store_url)
+    with TestClient(app) as client:
+        session_id = log_in(client, "alice")
+    redis_client.delete(session_key(session_id))  # revoked (or expired) meanwhile
+    store = store_of(app)
+
+    async def note_seen() -> bool:
+        try:
+            return await store.note_seen(session_id, DeviceRecord(START, START + 60, None, None))
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(note_seen()) is False
+    assert redis_client.exists(session_key(session_id)) == 0  # no key without an expiry
