@@ -9,6 +9,10 @@ One request costs at most one round trip to read (when it carries a valid cookie
 write (when the session changed: only the changed top-level keys are sent). The ID changes when
 the session is first saved, and whenever the user under ``user_key`` changes (login, logout,
 switching user), so an ID a client made up or kept from before a login is never the session's.
+
+Longer than most modules: the save has six cases (new, moved, changed, refreshed, emptied, and
+unchanged but seen: the device list), each with its own order of store calls and cookie, and
+they are kept together as the one place where the cookie and Redis are reconciled.
 """
 
 from __future__ import annotations

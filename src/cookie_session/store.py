@@ -29,9 +29,12 @@ because they must decide and write at once: a change to a session is applied onl
 still exists (a request that was in flight when its session was revoked, expired or moved must
 not bring it back), and a user's index drops its expired IDs as it is written, so it stays small.
 
-A little over the other modules' length because each operation's commands (and why they are
-in that order) are spelt out here, beside the layout and the scripts they rely on; how they
-reach Redis (connections, timer, retry, errors) is :mod:`cookie_session._store_connection`'s.
+About half again as long as the other modules: each operation's commands, and why they are
+in that order (what revocation, fixation and the index's slack rely on), are spelt out here,
+beside the layout and the scripts they rely on, so that the invariants can be checked in one
+file; splitting the request side from the application side would put the two halves of each
+invariant in two. How the commands reach Redis (connections, timer, retry, errors, topologies)
+is :mod:`cookie_session._store_connection`'s and :mod:`cookie_session._store_client`'s.
 
 redis-py is imported when a store first talks to Redis, never by ``import cookie_session``; any
 error it raises becomes :class:`~cookie_session.SessionStoreUnavailable`, logged at ERROR with the
