@@ -145,8 +145,10 @@ def exists(topology: Topology, session_id: str) -> bool:
         return bool(client.exists(session_key(session_id)))
 
 
-async def sign_in(visitor: httpx2.AsyncClient, user: str) -> str:
-    response = await visitor.get("/login", params={"user": user})
+async def sign_in(
+    visitor: httpx2.AsyncClient, user: str, headers: dict[str, str] | None = None
+) -> str:
+    response = await visitor.get("/login", params={"user": user}, headers=headers)
     assert response.status_code == 200
     cookie = session_cookie(response)
     assert cookie
@@ -222,6 +224,43 @@ async def test_revoke_user_ends_every_session_and_the_next_request_finds_it_empt
     finally:
         for visitor in visitors:
             await visitor.aclose()
+
+
+@pytest.mark.anyio
+async def test_device_list_and_log_out_other_devices(topology: Topology) -> None:
+    app_client = topology.app_client() if topology.app_client is not None else None
+    app = SessionMiddleware(
+        Starlette(routes=ROUTES),
+        store_url=topology.url,
+        store_client=app_client,
+        secret_key=SECRET,
+        user_key=USER_KEY,
+        track_devices=True,
+    )
+    assert app.store is not None
+    transport = httpx2.ASGITransport(app=app, client=("203.0.113.7", 1))
+    laptop = httpx2.AsyncClient(transport=transport, base_url="http://test")
+    phone = httpx2.AsyncClient(transport=transport, base_url="http://test")
+    try:
+        laptop_id = await sign_in(laptop, "alice", headers={"user-agent": "Laptop/1"})
+        await sign_in(phone, "alice", headers={"user-agent": "Phone/1"})
+        await laptop.post("/set", json={"cart": [1]})  # a signed-in write, index untouched
+
+        listed = await app.store.list_sessions("alice")
+        revoked = await app.store.revoke_other_sessions("alice", keep=laptop_id)
+
+        assert sorted(info.user_agent or "" for info in listed) == ["Laptop/1", "Phone/1"]
+        assert {info.ip for info in listed} == {"203.0.113.7"}
+        assert revoked == 1
+        assert (await phone.get("/show")).json()["data"] == {}
+        assert (await laptop.get("/show")).json()["data"] == {"user": "alice", "cart": [1]}
+        assert [info.session_id for info in await app.store.list_sessions("alice")] == [laptop_id]
+    finally:
+        await laptop.aclose()
+        await phone.aclose()
+        await app.store.aclose()
+        if app_client is not None:
+            await app_client.aclose()
 
 
 @pytest.mark.anyio
