@@ -307,14 +307,17 @@ class SessionCookie:
             if isinstance(data, dict)
             else data.get(MAX_AGE_KEY, _NOT_SET)
         )
-        max_age: int | None
-        if own is _NOT_SET:
-            max_age = self.config.max_age
-        else:
-            max_age = own if isinstance(own, int) and not isinstance(own, bool) else None
-        if self.max_lifetime is not None and started is not None and max_age is not None:
-            remaining = self.max_lifetime - self.codec.age(started)
-            max_age = max(0, min(max_age, remaining))
+        max_age: int | None = (
+            self.config.max_age
+            if own is _NOT_SET
+            else (own if type(own) is int else None)  # not a bool: type, not isinstance
+        )
+        max_lifetime = self.max_lifetime
+        if max_lifetime is not None and started is not None and max_age is not None:
+            # Comparisons, not min() and max(): this runs on every write with max_lifetime.
+            remaining = max_lifetime - self.codec.age(started)
+            if remaining < max_age:
+                max_age = remaining if remaining > 0 else 0
         return max_age
 
     def must_resend(self, incoming: VerifiedCookie) -> bool:

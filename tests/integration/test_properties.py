@@ -252,6 +252,7 @@ _plausible: Mapping[str, st.SearchStrategy[str]] = {
     "max_lifetime": st.one_of(
         st.integers(-10, 40_000_000).map(str), st.sampled_from(["none", "NULL", ""])
     ),
+    "track_devices": st.sampled_from(["true", "0", "yes", "off"]),
     "csrf": st.sampled_from(["true", "0", "yes", "off"]),
     "csrf_header": st.from_regex(r"[A-Za-z0-9_-]{0,12}", fullmatch=True),
     "csrf_field": st.text(_env_characters, max_size=10),
