@@ -6,6 +6,9 @@ session. The proxy (tests/store/redis_proxy.py) lets the index entry through and
 session write; meanwhile another client lists and revokes the user's sessions. Once the write
 goes through, the login's session must be either gone or listed, so that the next
 ``revoke_user`` reaches it.
+
+Run twice: through the store's own direct connections (a ``redis://`` URL), and through a
+redis-py client (``store_client=``), the path a Sentinel URL and an application's client take.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis
+import redis.asyncio
 
 from cookie_session import RedisSessionStore
 from redis_server import RedisServer
@@ -54,6 +58,23 @@ def store_at(url: str) -> RedisSessionStore:
     return RedisSessionStore(url, user_key="user")
 
 
+def store_through_a_client(url: str) -> RedisSessionStore:
+    """The store on a redis-py client of ``url`` (closed with the store's own ``aclose``)."""
+    client = redis.asyncio.Redis.from_url(url)
+    store = RedisSessionStore(None, client=client, user_key="user")
+    close_store = store.aclose
+
+    async def aclose() -> None:
+        await close_store()
+        await client.aclose()
+
+    store.aclose = aclose  # type: ignore[method-assign]  # the test's store owns its client
+    return store
+
+
+CONNECTIONS = {"direct": store_at, "client": store_through_a_client}
+
+
 async def login(store: RedisSessionStore) -> str | None:  # as a move may give None
     """A first login: a new session of alice's."""
     return await store.create(USER_FIELD, "alice")
@@ -83,14 +104,16 @@ async def index_holds_something(client: redis.Redis) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("start_login", LOGINS, ids=lambda login: login.__name__)
 @pytest.mark.parametrize("meanwhile", ["revoke_user", "user_sessions", "both"])
+@pytest.mark.parametrize("connection", CONNECTIONS)
 async def test_login_held_between_its_index_entry_and_its_write_is_revoked_or_still_listed(
     proxy: RedisProxy,
     store_url: str,
     redis_client: redis.Redis,
     start_login: Callable[[RedisSessionStore], Awaitable[str | None]],
     meanwhile: str,
+    connection: str,
 ) -> None:
-    logging_in, admin = store_at(proxy.url), store_at(store_url)
+    logging_in, admin = CONNECTIONS[connection](proxy.url), store_at(store_url)
     try:
         # (A visitor's anonymous session is written by EVALSHA, alone: not held.)
         proxy.hold(session_write)
