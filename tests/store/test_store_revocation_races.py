@@ -7,8 +7,9 @@ session write; meanwhile another client lists and revokes the user's sessions. O
 goes through, the login's session must be either gone or listed, so that the next
 ``revoke_user`` reaches it.
 
-Run twice: through the store's own direct connections (a ``redis://`` URL), and through a
-redis-py client (``store_client=``), the path a Sentinel URL and an application's client take.
+Run through the store's own direct connections (a ``redis://`` URL) and through a redis-py
+client (``store_client=``), the path a Sentinel URL and an application's client take; on Redis
+and on Valkey.
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(params=["redis", "valkey"])
+def server(request: pytest.FixtureRequest) -> RedisServer:
+    """The server under the proxy, emptied for this test."""
+    server: RedisServer = request.getfixturevalue(
+        "redis_server" if request.param == "redis" else "valkey"
+    )
+    server.flush()
+    return server
+
+
 @pytest.fixture
-async def proxy(redis_server: RedisServer, store_url: str) -> AsyncIterator[RedisProxy]:
-    proxy = RedisProxy(redis_server.port)
+async def proxy(server: RedisServer) -> AsyncIterator[RedisProxy]:
+    proxy = RedisProxy(server.port)
     await proxy.start()
     try:
         yield proxy
@@ -107,13 +118,13 @@ async def index_holds_something(client: redis.Redis) -> None:
 @pytest.mark.parametrize("connection", CONNECTIONS)
 async def test_login_held_between_its_index_entry_and_its_write_is_revoked_or_still_listed(
     proxy: RedisProxy,
-    store_url: str,
-    redis_client: redis.Redis,
+    server: RedisServer,
     start_login: Callable[[RedisSessionStore], Awaitable[str | None]],
     meanwhile: str,
     connection: str,
 ) -> None:
-    logging_in, admin = CONNECTIONS[connection](proxy.url), store_at(store_url)
+    logging_in, admin = CONNECTIONS[connection](proxy.url), store_at(server.url)
+    redis_client = server.client()
     try:
         # (A visitor's anonymous session is written by EVALSHA, alone: not held.)
         proxy.hold(session_write)
@@ -136,6 +147,7 @@ async def test_login_held_between_its_index_entry_and_its_write_is_revoked_or_st
         assert await admin.user_sessions("alice") == []
     finally:
         proxy.release()
+        redis_client.close()
         await logging_in.aclose()
         await admin.aclose()
 

