@@ -411,31 +411,28 @@ class StoreFlow:
         self, fields: dict[str, str], opened: StoreOpened, user: str | None, *, same_user: bool
     ) -> None:
         """With ``track_devices``, a signed-in session's device record, seen now, into the
-        fields to write: a new one when the session starts or changes user, else the loaded
-        one seen again."""
-        if not self._track_devices or user is None:
-            return
-        now = self.cookie.now()
-        if same_user and opened.device is not None:
-            record = opened.device.seen_again(now, opened.client)
-        else:
-            record = DeviceRecord(now, now, *opened.client)
-        fields[DEVICE_FIELD] = record.to_json()
+        fields to write (see :meth:`_seen_now`)."""
+        if self._track_devices and user is not None:
+            fields[DEVICE_FIELD] = self._seen_now(opened, same_user=same_user).to_json()
 
     async def _note_seen(self, opened: StoreOpened) -> None:
         """Write the device's last-seen time on a request that writes nothing else, without
         restarting the session's lifetime (at most once a minute per session)."""
         assert opened.session_id is not None  # seen_due is only set for a loaded session
-        now = self.cookie.now()
-        if opened.device is not None:
-            record = opened.device.seen_again(now, opened.client)
-        else:  # a session from before track_devices: first seen now
-            record = DeviceRecord(now, now, *opened.client)
         try:
-            await self.store.note_seen(opened.session_id, record)
+            await self.store.note_seen(opened.session_id, self._seen_now(opened, same_user=True))
         except SessionStoreUnavailable:
             self.cookie.counters.store_errors += 1
             raise
+
+    def _seen_now(self, opened: StoreOpened, *, same_user: bool) -> DeviceRecord:
+        """The session's device record, seen now from this request's client: the loaded one
+        seen again, or a new one when the session starts, changes user, or has none yet (it
+        signed in before track_devices was on)."""
+        now = self.cookie.now()
+        if same_user and opened.device is not None:
+            return opened.device.seen_again(now, opened.client)
+        return DeviceRecord(now, now, *opened.client)
 
     def _start(
         self,
