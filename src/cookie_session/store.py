@@ -535,10 +535,7 @@ class RedisSessionStore:
         The index itself only forgets IDs whose time is up: one without a session may be a
         login whose write is still on its way.
         """
-        index = self.user_index_key(self._user_name(user))
-        redis = self._redis
-        listed = await redis.run("list", redis.command("EVAL", _LIST, 1, index))
-        ids = [_text(session_id) for session_id in listed]
+        ids = await self._indexed_ids(user)
         if not ids:
             return []
         exists = await self._pipeline(
@@ -554,7 +551,7 @@ class RedisSessionStore:
         Needs ``user_key``. Mark "this device" by comparing with
         ``request.session.session_id``.
         """
-        ids = await self.user_sessions(user)
+        ids = await self._indexed_ids(user)  # PTTL below tells which still exist
         if not ids:
             return []
         commands: list[Command] = []
@@ -570,7 +567,7 @@ class RedisSessionStore:
         for position, session_id in enumerate(ids):
             remaining_ms = int(replies[position * step])
             if remaining_ms < 0:
-                continue  # gone since it was listed
+                continue  # no such session (expired, or a login whose write is on its way)
             expires_at = datetime.fromtimestamp((now_ms + remaining_ms) / 1000, UTC)
             stored = replies[position * step + 1] if self.track_devices else None
             record = DeviceRecord.from_json(_text(stored) if stored is not None else None)
@@ -580,6 +577,13 @@ class RedisSessionStore:
                 sessions.append(record.info(session_id, expires_at))
         sessions.sort(key=_most_recent_first)
         return sessions
+
+    async def _indexed_ids(self, user: str | int) -> list[str]:
+        """The IDs ``user``'s index holds once it has forgotten those whose time is up."""
+        index = self.user_index_key(self._user_name(user))
+        redis = self._redis
+        listed = await redis.run("list", redis.command("EVAL", _LIST, 1, index))
+        return [_text(session_id) for session_id in listed]
 
     async def ping(self) -> None:
         """Check that Redis answers."""

@@ -332,3 +332,13 @@ def test_a_device_seen_after_its_session_ended_brings_nothing_back(
 
     assert asyncio.run(note_seen()) is False
     assert redis_client.exists(session_key(session_id)) == 0  # no key without an expiry
+
+
+def test_a_session_gone_from_redis_is_not_listed(store_url: str, redis_client: redis.Redis) -> None:
+    app, _ = tracked_app(store_url)
+    with TestClient(app) as laptop, TestClient(app) as phone:
+        laptop_id = log_in(laptop, "alice")
+        phone_id = log_in(phone, "alice")
+    redis_client.delete(session_key(phone_id))  # expired; its index entry is still there
+
+    assert [info.session_id for info in list_sessions(store_of(app), "alice")] == [laptop_id]
