@@ -193,6 +193,18 @@ def _scope(cookie: bytes | None, csrf_token: bytes | None = None) -> Scope:
     }
 
 
+MAX_LIFETIME = 30 * 24 * 3600
+"""ours_lifetime's max_lifetime: its cookies carry their start, checked on every request."""
+LIFETIME_MARGIN = 0.05
+"""How far ours_lifetime's ratio may be above ours' (issue 22)."""
+CSRF_POST_MARGIN = 0.1
+"""How far ours_csrf's ratio may be above ours' on csrf_post (issue 24)."""
+CSRF_PASS_MARGIN = 0.02
+"""How far on a request the check lets by (a GET: every other row)."""
+CSRF_CANDIDATE = Candidate(
+    "ours_csrf",
+    lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE, csrf=True),
+)
 CANDIDATES = [
     Candidate("bare", lambda app: app),
     Candidate(
@@ -210,24 +222,9 @@ CANDIDATES = [
             app, secret_key=SECRET, max_age=MAX_AGE, max_lifetime=MAX_LIFETIME
         ),
     ),
+    CSRF_CANDIDATE,
 ]
-MAX_LIFETIME = 30 * 24 * 3600
-"""ours_lifetime's max_lifetime: its cookies carry their start, checked on every request."""
-LIFETIME_MARGIN = 0.05
-"""How far ours_lifetime's ratio may be above ours' (issue 22)."""
-CSRF_POST_MARGIN = 0.1
-"""How far ours_csrf's ratio may be above ours' on csrf_post (issue 24)."""
-CSRF_PASS_MARGIN = 0.02
-"""How far on a request the check lets by (a GET: every other row)."""
-CSRF_CANDIDATE = Candidate(
-    "ours_csrf",
-    lambda app: SessionMiddleware(app, secret_key=SECRET, max_age=MAX_AGE, csrf=True),
-)
-
-
-def candidates(scenario: Scenario) -> list[Candidate]:
-    """Who runs the scenario: everyone, and ours with csrf=True where it has a CSRF token."""
-    return [*CANDIDATES, CSRF_CANDIDATE]
+"""Who runs every scenario."""
 
 
 def token_of(scenario: Scenario) -> bytes | None:
@@ -245,7 +242,7 @@ def _set_cookie(messages: list[Message]) -> bytes | None:
 
 def prepare(scenario: Scenario) -> None:
     """Make each candidate's cookies for the scenario, with its own middleware."""
-    for candidate in candidates(scenario):
+    for candidate in CANDIDATES:
         if scenario.header is not None:
             scenario.cookies[candidate.name] = [scenario.header]
             continue
@@ -341,7 +338,7 @@ def time_batch(
 def run(rounds: int, batch: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     for scenario in SCENARIOS:
-        runners = candidates(scenario)
+        runners = CANDIDATES
         apps = {c.name: c.wrap(Handler(scenario.action)) for c in runners}
         samples: dict[str, list[float]] = {c.name: [] for c in runners}
         for round_number in range(-1, rounds):  # round -1 warms up
@@ -407,13 +404,13 @@ def main(argv: list[str] | None = None) -> int:
 
     for scenario in SCENARIOS:
         prepare(scenario)
-        for candidate in candidates(scenario):
+        for candidate in CANDIDATES:
             check(scenario, candidate)
 
     results = run(rounds, batch)
 
     for scenario in SCENARIOS:
-        for candidate in candidates(scenario):
+        for candidate in CANDIDATES:
             check(scenario, candidate)
 
     rows = []
