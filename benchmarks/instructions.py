@@ -10,8 +10,10 @@ Usage (two runs, whose difference is 1000 requests, so start-up cancels out):
 
 Scenarios: ``nocookie`` (a request without a cookie, session untouched), ``read`` (a valid
 cookie, one value read) and ``write`` (a valid cookie, one value changed), 2000 visitors round
-robin; a third argument ``lifetime`` runs them with ``max_lifetime`` set (the cookies then
-carry their session's start). Instruction counts do not depend on what else the machine runs,
+robin. Further arguments: ``lifetime`` runs them with ``max_lifetime`` set (the cookies then
+carry their session's start); ``post`` makes each request a POST carrying a CSRF token of its
+session in the header (the cookies then carry a CSRF secret); ``csrf`` sets ``csrf=True``, so
+that ``read 500 post`` and ``read 500 post csrf`` differ by what the check costs. Instruction counts do not depend on what else the machine runs,
 so two versions of the code can be compared on a busy machine where timings (overhead.py)
 cannot.
 """
@@ -23,12 +25,16 @@ import sys
 import time
 from typing import Any
 
-from cookie_session import SessionCodec, SessionMiddleware
+from cookie_session import SessionCodec, SessionMiddleware, csrf_token
 
 SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"  # a benchmark's
 scenario = sys.argv[1]
 N = int(sys.argv[2])
-LIFETIME = sys.argv[3:] == ["lifetime"]
+FLAGS = set(sys.argv[3:])
+if not FLAGS <= {"lifetime", "post", "csrf"}:
+    raise SystemExit(f"unknown arguments: {sorted(FLAGS - {'lifetime', 'post', 'csrf'})}")
+LIFETIME = "lifetime" in FLAGS
+POST = "post" in FLAGS
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -41,13 +47,19 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-mw = SessionMiddleware(app, secret_key=SECRET, max_lifetime=30 * 86400 if LIFETIME else None)
+mw = SessionMiddleware(
+    app,
+    secret_key=SECRET,
+    max_lifetime=30 * 86400 if LIFETIME else None,
+    csrf="csrf" in FLAGS,
+)
 codec = SessionCodec([SECRET], max_age=None)
 started = {"_cs.started": int(time.time())} if LIFETIME else {}
-cookies = [
-    codec.encode({"user": f"user{i}", "n": i, "cart": list(range(5)), **started}).encode()
-    for i in range(2000)
+sessions: list[dict[str, Any]] = [
+    {"user": f"user{i}", "n": i, "cart": list(range(5)), **started} for i in range(2000)
 ]
+tokens = [csrf_token(session).encode() if POST else b"" for session in sessions]
+cookies = [codec.encode(session).encode() for session in sessions]
 
 
 async def receive() -> dict[str, Any]:
@@ -63,7 +75,16 @@ async def main() -> None:
         headers = [(b"host", b"example.com")]
         if scenario != "nocookie":
             headers.append((b"cookie", b"session=" + cookies[i % 2000]))
-        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers, "scheme": "http"}
+        if POST:
+            headers.append((b"x-csrf-token", tokens[i % 2000]))
+        method = "POST" if POST else "GET"
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": "/",
+            "headers": headers,
+            "scheme": "http",
+        }
         await mw(scope, receive, send)
 
 

@@ -99,3 +99,22 @@ def test_without_https_only_plain_http_does_not_warn(caplog: pytest.LogCaptureFi
         TestClient(app, base_url="http://app.internal").get("/")
 
     assert warnings_of(caplog) == []
+
+
+def test_with_csrf_a_checked_request_is_looked_at_and_the_look_then_leaves_the_check_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    application = Starlette(routes=[Route("/hook", count, methods=["POST"])])
+    middleware = SessionMiddleware(
+        application, secret_key=SECRET, https_only=True, csrf=True, csrf_exempt=["/hook"]
+    )
+
+    with caplog.at_level(logging.WARNING, logger="cookie_session"):
+        response = TestClient(middleware, base_url="http://app.internal").post("/hook")
+
+    assert response.status_code == 200  # exempt: the check handed it on
+    [warning] = warnings_of(caplog)
+    assert "plain http to app.internal" in warning
+    assert middleware.inner is application
+    assert middleware.csrf is not None
+    assert middleware.csrf.app is application

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from cookie_session._audit import Auditor
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
+from cookie_session.csrf import SAFE_METHODS
 from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session, configured_class, storable
 from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message, Scope
 
 if TYPE_CHECKING:
     from cookie_session.codec import VerifiedCookie
+    from cookie_session.csrf import CsrfCheck
 
 __all__ = ["CookieFlow", "CookieOpened"]
 
@@ -53,13 +55,17 @@ class CookieOpened:
 class CookieFlow:
     """Reads each request's session from its cookie and sends it back when it must."""
 
-    __slots__ = ("_audit", "_session_class", "cookie", "inner")
+    __slots__ = ("_audit", "_session_class", "cookie", "csrf", "inner")
 
-    def __init__(self, inner: ASGIApp, cookie: SessionCookie) -> None:
+    def __init__(
+        self, inner: ASGIApp, cookie: SessionCookie, csrf: CsrfCheck | None = None
+    ) -> None:
         self.inner = inner
-        """What this path calls with the session in the scope: the application (or the CSRF
-        check in front of it)."""
+        """What this path calls with the session in the scope: the application."""
         self.cookie = cookie
+        self.csrf = csrf
+        """With ``csrf=True``, the check this path hands its unsafe ``http`` requests to (it
+        calls the application when they pass); else ``None``."""
         self._session_class = configured_class(Session, cookie.config.max_age)
         self._audit = Auditor(cookie.config.secret_key.get_secret_value())
 
@@ -111,7 +117,13 @@ class CookieFlow:
                     )
             await send(message)
 
-        await self.inner(scope, receive, send_with_cookie)
+        # Written out, not a call: with csrf=False this costs one test, with csrf=True a safe
+        # request only the look at its method (benchmarks/overhead.py's csrf rows).
+        csrf = self.csrf
+        if csrf is None or scope_type != "http" or scope["method"] in SAFE_METHODS:
+            await self.inner(scope, receive, send_with_cookie)
+        else:
+            await csrf.check(scope, receive, send_with_cookie)
 
     async def _call_restarted(
         self, scope: Scope, receive: AnyReceive, send: AnySend, incoming: VerifiedCookie
@@ -137,7 +149,11 @@ class CookieFlow:
                 )
             await send(message)
 
-        await self.inner(scope, receive, send_with_cookie)
+        csrf = self.csrf  # as in __call__
+        if csrf is None or scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.inner(scope, receive, send_with_cookie)
+        else:
+            await csrf.check(scope, receive, send_with_cookie)
 
     async def open(self, scope: Scope, session_class: type[Session] | None = None) -> CookieOpened:
         """The request's session (a ``session_class``): that of its first session cookie that

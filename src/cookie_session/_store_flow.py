@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from cookie_session._audit import Auditor
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
+from cookie_session.csrf import SAFE_METHODS
 from cookie_session.devices import DEVICE_FIELD, SEEN_INTERVAL, DeviceRecord, client_of
 from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
 from cookie_session.session import (
@@ -46,6 +47,7 @@ from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp, Message
 
 if TYPE_CHECKING:
     from cookie_session.codec import VerifiedCookie
+    from cookie_session.csrf import CsrfCheck
 
 __all__ = ["ID_FIELD", "StoreFlow", "StoreOpened"]
 
@@ -122,17 +124,24 @@ class StoreFlow:
         "_track_devices",
         "_user_key",
         "cookie",
+        "csrf",
         "inner",
         "store",
     )
 
     def __init__(
-        self, app: ASGIApp, cookie: SessionCookie, store: RedisSessionStore | None = None
+        self,
+        app: ASGIApp,
+        cookie: SessionCookie,
+        store: RedisSessionStore | None = None,
+        csrf: CsrfCheck | None = None,
     ) -> None:
         self.inner = app
-        """What this path calls with the session in the scope (the application, or the CSRF
-        check in front of it)."""
+        """What this path calls with the session in the scope: the application."""
         self.cookie = cookie
+        self.csrf = csrf
+        """With ``csrf=True``, the check this path hands its unsafe ``http`` requests to (it
+        calls the application when they pass); else ``None``."""
         config = cookie.config
         self.store = store if store is not None else RedisSessionStore.from_config(config)
         self._user_key = config.user_key
@@ -178,8 +187,12 @@ class StoreFlow:
                 state["started"] = True
             await send(message)
 
+        csrf = self.csrf  # as in CookieFlow.__call__
         try:
-            await self.inner(scope, receive, send_with_cookie)
+            if csrf is None or scope_type != "http" or scope["method"] in SAFE_METHODS:
+                await self.inner(scope, receive, send_with_cookie)
+            else:
+                await csrf.check(scope, receive, send_with_cookie)
         except SessionStoreUnavailable:
             # The application's own call to the store failed (revocation, listing): answered
             # like a failed load, unless a response is already on its way.

@@ -9,12 +9,12 @@ compression side channel (BREACH) could add up across responses, and every token
 verifies until the secret changes (:meth:`Session.regenerate` drops it). Django masks its
 tokens the same way.
 
-With ``csrf=True``, :class:`SessionMiddleware` runs :class:`CsrfCheck` inside its request path,
-where ``scope["session"]`` is already the request's session: an ``http`` request whose method
-is not GET, HEAD, OPTIONS or TRACE, and whose path starts with no ``csrf_exempt`` prefix, must
-carry a token of its session in the ``csrf_header`` header or in the ``csrf_field`` field of its
-form, or it is answered ``403`` and the application is not called. A form body read for the check
-is handed to the application unchanged.
+With ``csrf=True``, :class:`SessionMiddleware`'s request path hands :class:`CsrfCheck` each
+request it must check, with ``scope["session"]`` already the request's session: an ``http``
+request whose method is not GET, HEAD, OPTIONS or TRACE, and whose path starts with no
+``csrf_exempt`` prefix, must carry a token of its session in the ``csrf_header`` header or in the
+``csrf_field`` field of its form, or it is answered ``403`` and the application is not called. A
+form body read for the check is handed to the application unchanged.
 
 Quart takes its session from its own hooks, not from the scope: :func:`check_quart_requests`
 installs the same check as a ``before_request`` hook. Multipart forms are read with
@@ -70,7 +70,11 @@ _SECRET_BYTES: Final = 30
 _SECRET_CHARACTERS: Final = 40
 _TOKEN_CHARACTERS: Final = 80
 _SECRET_BITS: Final = 8 * _SECRET_BYTES
-_LOW_HALF: Final = (1 << _SECRET_BITS) - 1
+_LOW_BITS: Final = (1 << _SECRET_BITS) - 1
+_DECODED_BYTES: Final = 3 * _SECRET_BYTES
+"""What a token and a secret decode to together: mask, masked secret, secret."""
+_SECRET_START: Final = 2 * _SECRET_BYTES
+_MASK_SHIFT: Final = 2 * _SECRET_BITS
 # URL-safe base64 to the standard alphabet for binascii's strict decoder; "+" and "/", which are
 # not in a token's alphabet, become "!", which is in neither, so that the decoder refuses them.
 _FROM_URLSAFE: Final = bytes.maketrans(b"-_+/", b"+/!!")
@@ -100,52 +104,57 @@ def verify_csrf_token(session: object, token: str | None) -> bool:
     """
     if token is None or not token.isascii():
         return False
-    return _verifies(session, token.encode("ascii"))
-
-
-def _verifies(session: object, token: bytes) -> bool:
-    """:func:`verify_csrf_token` for a token as the request carries it (bytes).
-
-    The check's own path: every request it lets through pays for it, so it is written for
-    speed (measured with benchmarks/overhead.py's csrf_post, docs/performance.md): binascii's
-    strict decoder instead of a pattern and base64's pure-Python wrappers, the unmasking as one
-    XOR of two integers. A token is exactly 80 characters of the URL-safe alphabet: a "+", "/",
-    "=", space or any other byte is refused by the decoder, and padding by the length of what it
-    decodes. The comparison is hmac.compare_digest's.
-    """
-    # dict.get: the check's own look at a Session is no use of it (no Vary, no flags).
+    # dict.get: this look at a Session is no use of it (no Vary, no flags).
     if isinstance(session, dict):
         stored = dict.get(session, CSRF_SECRET_KEY)
     elif isinstance(session, Mapping):
         stored = session.get(CSRF_SECRET_KEY)
     else:
         return False
-    secret = _secret(stored)
-    if secret is None or len(token) != _TOKEN_CHARACTERS:
+    return _verifies(stored, token.encode("ascii"))
+
+
+def _verifies(stored: object, token: bytes) -> bool:
+    """Whether ``token``, as a request carries it (bytes), is a token of the secret a session
+    holds (``stored``: a string of it, or whatever else the session holds under the key).
+
+    The check's own path: every request it lets through pays for it, so it is written for
+    speed (measured with benchmarks/overhead.py's csrf_post and instructions.py's ``post csrf``,
+    docs/performance.md). The token and the secret are decoded together, in one call of
+    binascii's strict decoder: a token is exactly 80 characters, 20 whole groups of four, so the
+    two decode as they would apart, and a "+", "/", "=", space or any other byte outside the
+    URL-safe alphabet is refused by the decoder (or, as padding, by the length of what it
+    decodes). The secret is checked by that length alone: only 40 characters of the alphabet
+    decode to its 30 bytes. The unmasking is one XOR of integers; the comparison is
+    hmac.compare_digest's.
+    """
+    if not isinstance(stored, str) or len(token) != _TOKEN_CHARACTERS:
         return False
-    raw = _decoded(token, 2 * _SECRET_BYTES)
-    if raw is None:
+    try:
+        # A non-ASCII secret encodes to bytes outside the alphabet, which the decoder refuses.
+        raw = binascii.a2b_base64(
+            (token + stored.encode()).translate(_FROM_URLSAFE), strict_mode=True
+        )
+    except binascii.Error:
         return False
-    both = int.from_bytes(raw)  # the mask in the high 240 bits, the masked secret in the low
-    unmasked = ((both >> _SECRET_BITS) ^ (both & _LOW_HALF)).to_bytes(_SECRET_BYTES)
-    return hmac.compare_digest(unmasked, secret)
+    if len(raw) != _DECODED_BYTES:
+        return False
+    # The mask in the highest 240 bits, the masked secret in the next, the secret in the lowest.
+    bits = int.from_bytes(raw)
+    unmasked = (bits >> _MASK_SHIFT) ^ (bits >> _SECRET_BITS & _LOW_BITS)
+    return hmac.compare_digest(unmasked.to_bytes(_SECRET_BYTES), raw[_SECRET_START:])
 
 
 def _secret(stored: object) -> bytes | None:
-    """The secret a session holds, or ``None`` when it holds none (or something else)."""
+    """The secret a session holds, or ``None`` when it holds none (or something else): the 30
+    bytes that 40 characters of unpadded URL-safe base64 spell."""
     if not isinstance(stored, str) or len(stored) != _SECRET_CHARACTERS or not stored.isascii():
         return None
-    return _decoded(stored.encode("ascii"), _SECRET_BYTES)
-
-
-def _decoded(text: bytes, size: int) -> bytes | None:
-    """The ``size`` bytes that URL-safe ``text`` spells, or ``None`` when it spells other bytes
-    or is no unpadded URL-safe base64 (the callers check its length first)."""
     try:
-        raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE), strict_mode=True)
+        raw = binascii.a2b_base64(stored.encode("ascii").translate(_FROM_URLSAFE), strict_mode=True)
     except binascii.Error:
         return None
-    return raw if len(raw) == size else None
+    return raw if len(raw) == _SECRET_BYTES else None
 
 
 def _encode(raw: bytes) -> str:
@@ -157,37 +166,38 @@ def _xor(left: bytes, right: bytes) -> bytes:
 
 
 class CsrfCheck:
-    """An ASGI wrapper that refuses unsafe ``http`` requests without a valid CSRF token.
+    """What ``csrf=True`` adds to a request path: the check of its unsafe ``http`` requests.
 
-    It runs inside the session layer (``scope["session"]`` must be the request's session) and
-    counts each refusal in ``counters.csrf_rejected``. Every other scope passes through.
+    The request path (cookie or store) has put the request's session in ``scope["session"]``
+    and calls :meth:`check` for an ``http`` request whose method is not in
+    :data:`SAFE_METHODS`; every other request goes to the application without a call here.
+    Each refusal is counted in ``counters.csrf_rejected``.
     """
 
     __slots__ = ("_counters", "_exempt", "_field", "_header", "_oversized", "app")
 
     def __init__(self, app: ASGIApp, config: SessionConfig, counters: Counters) -> None:
         self.app = app
+        """What a request that passes is handed to."""
         self._counters = counters
         self._header = config.csrf_header.encode("latin-1")  # lower case, as ASGI gives names
         self._field = config.csrf_field.encode("utf-8")
-        self._exempt = config.csrf_exempt
+        self._exempt = tuple(config.csrf_exempt)
         self._oversized = _oversized_reason(config.csrf_header)
 
-    def __call__(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> Awaitable[None]:
-        # Not a coroutine function: a request the check lets by on its header (or does not
-        # check) goes on as the application's own coroutine, with none of the check's in
-        # between. That, and _verifies, is what the check costs each such request
-        # (benchmarks/overhead.py's csrf_post, docs/performance.md).
-        if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
-            or scope["path"].startswith(self._exempt)
-        ):
+    def check(self, scope: AnyScope, receive: AnyReceive, send: AnySend) -> Awaitable[None]:
+        """An unsafe ``http`` request: the application's call when its path is exempt or it
+        carries a valid token (header first, else its form), or a 403."""
+        # Not a coroutine function: a request let by on its header goes on as the
+        # application's own coroutine, with none of the check's in between. That, and
+        # _verifies, is what the check costs each such request (docs/performance.md).
+        if self._exempt and scope["path"].startswith(self._exempt):
             return self.app(scope, receive, send)
         header = self._header
         for name, value in scope["headers"]:
             if name == header and value:  # the first non-empty one
-                if _verifies(scope.get("session"), value):
+                # dict.get: the check's look at the Session is no use of it (no Vary, no flags)
+                if _verifies(dict.get(scope["session"], CSRF_SECRET_KEY), value):
                     return self.app(scope, receive, send)
                 return self._refuse(scope, send, INVALID)
         return self._check_form(scope, receive, send)
@@ -217,7 +227,7 @@ class CsrfCheck:
         if token is None:
             await self._refuse(scope, send, MISSING)
             return
-        if not _verifies(scope.get("session"), token):
+        if not _verifies(dict.get(scope["session"], CSRF_SECRET_KEY), token):
             await self._refuse(scope, send, INVALID)
             return
         await self.app(scope, receive, send)

@@ -88,12 +88,12 @@ class SessionMiddleware(CookieFlow):
         self.store: RedisSessionStore | None = None
         """The Redis store sessions are kept in (``store_url`` or ``store_client``); ``None``
         for cookie sessions."""
-        # With csrf=True the request path calls the check, which calls the application; with
-        # https_only, a look at the first requests' scheme comes first.
-        inner = CsrfCheck(app, self.config, self.cookie.counters) if self.config.csrf else app
-        if self.config.https_only:
-            inner = _PlainHttpWarning(inner, self)
-        CookieFlow.__init__(self, inner, self.cookie)
+        # With https_only, a look at the first requests' scheme comes before the application;
+        # with csrf=True, the request path hands its unsafe requests to the check, which calls
+        # the same.
+        inner = _PlainHttpWarning(app, self) if self.config.https_only else app
+        csrf = CsrfCheck(inner, self.config, self.cookie.counters) if self.config.csrf else None
+        CookieFlow.__init__(self, inner, self.cookie, csrf)
         store = shared.store if shared is not None else None
         if store_client is not None:  # an application's client, in place of store_url
             from cookie_session.store import RedisSessionStore
@@ -102,7 +102,7 @@ class SessionMiddleware(CookieFlow):
         if store is not None or self.config.store_url is not None:  # sessions in Redis
             from cookie_session._store_flow import StoreFlow
 
-            self._store_flow = StoreFlow(inner, self.cookie, store)
+            self._store_flow = StoreFlow(inner, self.cookie, store, csrf)
             self.store = self._store_flow.store
             self.__class__ = StoreSessionMiddleware
 
@@ -128,6 +128,8 @@ class SessionMiddleware(CookieFlow):
     def _stop_looking(self, app: ASGIApp) -> None:
         """Take the scheme check out of the request path: ``app`` is called directly."""
         self.inner = app
+        if self.csrf is not None:
+            self.csrf.app = app
         store_flow: StoreFlow | None = getattr(self, "_store_flow", None)
         if store_flow is not None:
             store_flow.inner = app
