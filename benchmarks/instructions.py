@@ -13,9 +13,9 @@ cookie, one value read) and ``write`` (a valid cookie, one value changed), 2000 
 robin. Further arguments: ``lifetime`` runs them with ``max_lifetime`` set (the cookies then
 carry their session's start); ``post`` makes each request a POST carrying a CSRF token of its
 session in the header (the cookies then carry a CSRF secret); ``csrf`` sets ``csrf=True``, so
-that ``read 500 post`` and ``read 500 post csrf`` differ by what the check costs. Instruction counts do not depend on what else the machine runs,
-so two versions of the code can be compared on a busy machine where timings (overhead.py)
-cannot.
+that ``read 500 post`` and ``read 500 post csrf`` differ by what the check costs. Instruction
+counts do not depend on what else the machine runs, so two versions of the code can be compared
+on a busy machine where timings (overhead.py) cannot.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"  # a benchmark's
 scenario = sys.argv[1]
 N = int(sys.argv[2])
 FLAGS = set(sys.argv[3:])
-if not FLAGS <= {"lifetime", "post", "csrf"}:
-    raise SystemExit(f"unknown arguments: {sorted(FLAGS - {'lifetime', 'post', 'csrf'})}")
+UNKNOWN = FLAGS - {"lifetime", "post", "csrf"}
+if UNKNOWN:
+    raise SystemExit(f"unknown arguments: {sorted(UNKNOWN)}")
 LIFETIME = "lifetime" in FLAGS
 POST = "post" in FLAGS
 

@@ -16,7 +16,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import SECRET
-from cookie_session import SealedCodec, SessionCodec, SessionConfig, SessionMiddleware, get_session
+from cookie_session import (
+    SealedCodec,
+    SessionCodec,
+    SessionConfig,
+    SessionMiddleware,
+    csrf_token,
+    get_session,
+)
 from cookie_session.session import MAX_AGE_KEY, STARTED_KEY, Session
 
 START = 1_800_000_000
@@ -57,9 +64,14 @@ async def regenerate(request: Request) -> Response:
     return PlainTextResponse("regenerated")
 
 
+async def token(request: Request) -> Response:
+    return PlainTextResponse(csrf_token(get_session(request)))
+
+
 ROUTES = [
     Route("/", show),
-    Route("/write", write),
+    Route("/write", write, methods=["GET", "POST"]),
+    Route("/token", token),
     Route("/untouched", untouched),
     Route("/remember", remember),
     Route("/regenerate", regenerate),
@@ -119,6 +131,21 @@ def test_a_session_ends_at_max_lifetime_whatever_refresh_after_did(encrypt: bool
     response = site.client.get("/")
 
     assert response.json()["data"] == {}
+    [deletion] = response.headers.get_list("set-cookie")
+    assert deletion.startswith("session=; Max-Age=0;")
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_with_csrf_a_post_whose_session_ended_is_refused(encrypt: bool) -> None:
+    site = Site(encrypt=encrypt, max_lifetime=HOUR, csrf=True)
+    header = {"x-csrf-token": site.client.get("/token").text}
+    assert site.client.post("/write", headers=header).status_code == 200
+
+    site.later(HOUR + 1)
+    response = site.client.post("/write", headers=header)
+
+    # The session started afresh, empty: no secret, so no token of it.
+    assert (response.status_code, response.text) == (403, "CSRF token invalid")
     [deletion] = response.headers.get_list("set-cookie")
     assert deletion.startswith("session=; Max-Age=0;")
 

@@ -3,11 +3,10 @@
 The session holds one random secret under the reserved key ``"_cs.csrf"``
 (:data:`~cookie_session.session.CSRF_SECRET_KEY`), created by the first :func:`csrf_token` call,
 so sessions that never ask for a token carry no trace of the feature. A token is never the secret
-itself: each call draws a fresh random mask and gives ``mask + (secret XOR mask)`` in URL-safe
-base64, so a page that reflects the token next to attacker-chosen text leaks nothing a
-compression side channel (BREACH) could add up across responses, and every token handed out
-verifies until the secret changes (:meth:`Session.regenerate` drops it). Django masks its
-tokens the same way.
+itself: each call draws a fresh random mask and gives ``mask + (secret XOR mask)`` in hex, so a
+page that reflects the token next to attacker-chosen text leaks nothing a compression side
+channel (BREACH) could add up across responses, and every token handed out verifies until the
+secret changes (:meth:`Session.regenerate` drops it). Django masks its tokens the same way.
 
 With ``csrf=True``, :class:`SessionMiddleware`'s request path hands :class:`CsrfCheck` each
 request it must check, with ``scope["session"]`` already the request's session: an ``http``
@@ -23,8 +22,6 @@ python-multipart (the ``csrf`` extra), imported when the first such form arrives
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
 import secrets
@@ -63,21 +60,22 @@ FORM_TYPES: Final = frozenset({b"application/x-www-form-urlencoded", b"multipart
 MISSING: Final = "CSRF token missing"
 INVALID: Final = "CSRF token invalid"
 
-# 30 bytes: 240 random bits, and a length base64 writes without padding or spare bits (30 and 60
-# are multiples of 3), so each token has exactly one spelling and any changed character changes
-# the bytes it stands for.
-_SECRET_BYTES: Final = 30
-_SECRET_CHARACTERS: Final = 40
-_TOKEN_CHARACTERS: Final = 80
+# 24 bytes: 192 random bits (OWASP asks at least 128 of a session's secrets; Django's CSRF secret
+# has about 190). A token is mask + masked secret in lower-case hex, 96 characters, and so is the
+# secret kept in the session, 48: hex is what CPython decodes fastest (bytes.fromhex), and every
+# character of it is URL-safe.
+_SECRET_BYTES: Final = 24
+_SECRET_CHARACTERS: Final = 2 * _SECRET_BYTES
+_TOKEN_CHARACTERS: Final = 4 * _SECRET_BYTES
 _SECRET_BITS: Final = 8 * _SECRET_BYTES
 _LOW_BITS: Final = (1 << _SECRET_BITS) - 1
 _DECODED_BYTES: Final = 3 * _SECRET_BYTES
 """What a token and a secret decode to together: mask, masked secret, secret."""
 _SECRET_START: Final = 2 * _SECRET_BYTES
 _MASK_SHIFT: Final = 2 * _SECRET_BITS
-# URL-safe base64 to the standard alphabet for binascii's strict decoder; "+" and "/", which are
-# not in a token's alphabet, become "!", which is in neither, so that the decoder refuses them.
-_FROM_URLSAFE: Final = bytes.maketrans(b"-_+/", b"+/!!")
+# Bound once: looked up on their types each call, they would be made anew each time.
+_from_hex: Final = bytes.fromhex
+_int_from_bytes: Final = int.from_bytes
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:
@@ -86,14 +84,14 @@ def csrf_token(session: MutableMapping[str, Any]) -> str:
     Creates the session's secret when it has none (a write: the cookie is sent). Each call
     returns a freshly masked form of the same secret, and every one verifies until the secret
     changes (:meth:`Session.regenerate`; with a store and ``user_key``, a change of user).
-    URL-safe characters only (``A-Z a-z 0-9 - _``), 80 of them.
+    96 lower-case hex digits (``0-9 a-f``), safe in a URL, a form or a header as they are.
     """
     secret = _secret(session.get(CSRF_SECRET_KEY))
     if secret is None:
         secret = secrets.token_bytes(_SECRET_BYTES)
-        session[CSRF_SECRET_KEY] = _encode(secret)
+        session[CSRF_SECRET_KEY] = secret.hex()
     mask = secrets.token_bytes(_SECRET_BYTES)
-    return _encode(mask + _xor(mask, secret))
+    return (mask + _xor(mask, secret)).hex()
 
 
 def verify_csrf_token(session: object, token: str | None) -> bool:
@@ -116,49 +114,41 @@ def verify_csrf_token(session: object, token: str | None) -> bool:
 
 def _verifies(stored: object, token: bytes) -> bool:
     """Whether ``token``, as a request carries it (bytes), is a token of the secret a session
-    holds (``stored``: a string of it, or whatever else the session holds under the key).
+    holds (``stored``: its hex, or whatever else the session holds under the key).
 
     The check's own path: every request it lets through pays for it, so it is written for
     speed (measured with benchmarks/overhead.py's csrf_post and instructions.py's ``post csrf``,
     docs/performance.md). The token and the secret are decoded together, in one call of
-    binascii's strict decoder: a token is exactly 80 characters, 20 whole groups of four, so the
-    two decode as they would apart, and a "+", "/", "=", space or any other byte outside the
-    URL-safe alphabet is refused by the decoder (or, as padding, by the length of what it
-    decodes). The secret is checked by that length alone: only 40 characters of the alphabet
-    decode to its 30 bytes. The unmasking is one XOR of integers; the comparison is
-    hmac.compare_digest's.
+    ``bytes.fromhex``: a token is exactly 96 characters, and only 96 hex digits and the
+    secret's 48 decode to the 72 bytes of mask, masked secret and secret (a space, which
+    ``fromhex`` skips between bytes, leaves too few; anything else not a hex digit is refused
+    by it). Hex digits are read in either case. The unmasking is one XOR of integers; the
+    comparison is hmac.compare_digest's.
     """
     if not isinstance(stored, str) or len(token) != _TOKEN_CHARACTERS:
         return False
     try:
-        # A non-ASCII secret encodes to bytes outside the alphabet, which the decoder refuses.
-        raw = binascii.a2b_base64(
-            (token + stored.encode()).translate(_FROM_URLSAFE), strict_mode=True
-        )
-    except binascii.Error:
+        raw = _from_hex(token.decode("ascii") + stored)
+    except ValueError:  # not hex, or not ASCII (UnicodeDecodeError is a ValueError)
         return False
     if len(raw) != _DECODED_BYTES:
         return False
-    # The mask in the highest 240 bits, the masked secret in the next, the secret in the lowest.
-    bits = int.from_bytes(raw)
+    # The mask in the highest 192 bits, the masked secret in the next, the secret in the lowest.
+    bits = _int_from_bytes(raw)
     unmasked = (bits >> _MASK_SHIFT) ^ (bits >> _SECRET_BITS & _LOW_BITS)
     return hmac.compare_digest(unmasked.to_bytes(_SECRET_BYTES), raw[_SECRET_START:])
 
 
 def _secret(stored: object) -> bytes | None:
-    """The secret a session holds, or ``None`` when it holds none (or something else): the 30
-    bytes that 40 characters of unpadded URL-safe base64 spell."""
-    if not isinstance(stored, str) or len(stored) != _SECRET_CHARACTERS or not stored.isascii():
+    """The secret a session holds, or ``None`` when it holds none (or something else): the 24
+    bytes that its 48 hex digits spell."""
+    if not isinstance(stored, str) or len(stored) != _SECRET_CHARACTERS:
         return None
     try:
-        raw = binascii.a2b_base64(stored.encode("ascii").translate(_FROM_URLSAFE), strict_mode=True)
-    except binascii.Error:
+        raw = bytes.fromhex(stored)
+    except ValueError:
         return None
     return raw if len(raw) == _SECRET_BYTES else None
-
-
-def _encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def _xor(left: bytes, right: bytes) -> bytes:
