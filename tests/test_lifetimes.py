@@ -64,6 +64,22 @@ async def regenerate(request: Request) -> Response:
     return PlainTextResponse("regenerated")
 
 
+async def log_in_copying(request: Request) -> Response:
+    """A login that copies the session's data, regenerates, and puts the copy back (its old
+    start included)."""
+    session = get_session(request)
+    kept = dict(session)
+    session.regenerate()
+    session.update(kept)
+    return PlainTextResponse("logged in")
+
+
+async def same(request: Request) -> Response:
+    """Writes what the session already holds: its content unchanged."""
+    request.session["n"] = request.session.get("n", 0)
+    return PlainTextResponse("unchanged")
+
+
 async def token(request: Request) -> Response:
     return PlainTextResponse(csrf_token(get_session(request)))
 
@@ -75,6 +91,8 @@ ROUTES = [
     Route("/untouched", untouched),
     Route("/remember", remember),
     Route("/regenerate", regenerate),
+    Route("/log-in-copying", log_in_copying),
+    Route("/same", same),
 ]
 
 
@@ -159,6 +177,40 @@ def test_the_session_records_when_it_started(encrypt: bool) -> None:
     assert site.data() == {"n": 1, STARTED_KEY: START}
 
 
+def test_a_session_lasts_all_of_its_max_lifetime_and_not_a_second_more() -> None:
+    site = Site(max_lifetime=HOUR)
+    site.client.get("/write")
+
+    site.later(HOUR)
+    assert site.client.get("/").json()["data"]["n"] == 1
+
+    site.later(1)
+    assert site.client.get("/").json()["data"] == {}
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_with_max_lifetime_an_unchanged_session_sends_no_cookie(encrypt: bool) -> None:
+    site = Site(encrypt=encrypt, max_lifetime=HOUR)
+    site.client.get("/write")
+
+    response = site.client.get("/same")
+
+    assert response.text == "unchanged"
+    assert "set-cookie" not in response.headers
+
+
+def test_with_max_lifetime_a_cookie_due_for_refresh_is_sent_again_with_its_start() -> None:
+    site = Site(max_lifetime=3 * HOUR, refresh_after=60)
+    site.client.get("/write")
+    site.later(61)
+
+    response = site.client.get("/same")
+
+    assert "set-cookie" in response.headers
+    assert site.data() == {"n": 1, STARTED_KEY: START}
+    assert site.reader.verify(site.client.cookies["session"]).signed_at == START + 61
+
+
 def test_without_max_lifetime_no_start_is_recorded() -> None:
     site = Site()
 
@@ -209,6 +261,16 @@ def test_regenerate_restarts_the_lifetime() -> None:
 
     assert site.client.get("/").json()["data"]["n"] == 1  # would have ended without it
     assert site.data()[STARTED_KEY] == START + HOUR - 10
+
+
+def test_regenerate_restarts_the_lifetime_even_when_the_old_start_is_put_back() -> None:
+    site = Site(max_lifetime=HOUR)
+    site.client.get("/write")
+    site.later(HOUR - 10)
+
+    site.client.get("/log-in-copying")
+
+    assert site.data() == {"n": 1, STARTED_KEY: START + HOUR - 10}
 
 
 def test_regenerate_without_max_lifetime_sends_the_cookie_afresh() -> None:

@@ -231,16 +231,35 @@ class CookieFlow:
             filled = bool(data)
             own_max_age = filled and MAX_AGE_KEY in data
         if own_max_age or (filled and cookie.max_lifetime is not None):
-            self._add_lifetime_headers(message, current, data, incoming, resend, fresh)
-            return
-        json_text = cookie.codec.serialise(data)
-        if incoming is not None and not resend and json_text == incoming.json_text:
-            return
-        if not filled:
-            if incoming is not None:
-                cookie.delete(message)
-            return  # empty before, empty now
-        value = cookie.set(message, json_text)
+            # dict's own get for a Session: its get() would only note a use that is over now
+            started = dict.get(data, STARTED_KEY) if isinstance(data, dict) else None
+            if (
+                own_max_age
+                or type(started) is not int  # not a bool either: type, not isinstance
+                or fresh
+                or (isinstance(current, Session) and current.regenerated)
+            ):
+                self._add_lifetime_headers(message, current, data, incoming, resend, fresh)
+                return
+            # The common case with max_lifetime, kept on this path (every call and test costs
+            # each such write): a start already recorded, the configuration's Max-Age, capped.
+            json_text = cookie.codec.serialise(data)
+            if incoming is not None and not resend and json_text == incoming.json_text:
+                return
+            max_age = cookie.max_age
+            if max_age is None:
+                value = cookie.set(message, json_text)
+            else:
+                value = cookie.set(message, json_text, cookie.within_lifetime(max_age, started))
+        else:
+            json_text = cookie.codec.serialise(data)
+            if incoming is not None and not resend and json_text == incoming.json_text:
+                return
+            if not filled:
+                if incoming is not None:
+                    cookie.delete(message)
+                return  # empty before, empty now
+            value = cookie.set(message, json_text)
         if incoming is None:
             self._audit.log("started", _signature(value))
 
@@ -258,8 +277,10 @@ class CookieFlow:
         outlives ``max_lifetime``."""
         cookie = self.cookie
         started: int | None = None
+        now: int | None = None
         regenerated = isinstance(current, Session) and current.regenerated
         if cookie.max_lifetime is not None:
+            now = cookie.now()  # read once: for a new start and for what remains of it
             # dict's own get for a Session: its get() would only note a use that is over now
             recorded = (
                 dict.get(data, STARTED_KEY) if isinstance(data, dict) else data.get(STARTED_KEY)
@@ -267,7 +288,7 @@ class CookieFlow:
             if type(recorded) is int and not regenerated:  # not a bool: type, not isinstance
                 started = recorded
             elif incoming is None or fresh or regenerated:
-                started = cookie.now()  # a session starts when it is first saved
+                started = now  # a session starts when it is first saved
             else:  # a cookie from before max_lifetime was set: it started when it was signed
                 started = incoming.signed_at
             if recorded != started:
@@ -275,7 +296,7 @@ class CookieFlow:
         json_text = cookie.codec.serialise(data)
         if incoming is not None and not resend and not fresh and json_text == incoming.json_text:
             return
-        value = cookie.set(message, json_text, cookie.max_age_for(data, started))
+        value = cookie.set(message, json_text, cookie.max_age_for(data, started, now))
         if incoming is None or fresh or regenerated:
             self._audit.log("regenerated" if regenerated else "started", _signature(value))
 

@@ -169,11 +169,11 @@ class SessionCodec:
     """
 
     __slots__ = (
-        "_clock",
         "_open_sealed",
         "_sealed",
         "_signers",
         "_timestamp",
+        "clock",
         "max_age",
     )
 
@@ -200,7 +200,8 @@ class SessionCodec:
         self._open_sealed = open_sealed
         self._sealed: CookieVerifier | None = None  # made on the first encrypted cookie
         self.max_age = max_age
-        self._clock = clock
+        self.clock = clock
+        """Where this codec reads the time (a codec of the other format it opens shares it)."""
         self._timestamp = (-1, b"")  # the last second signed in, and its encoding
 
     # -- writing ---------------------------------------------------------------------------
@@ -219,7 +220,7 @@ class SessionCodec:
     def sign(self, json_text: str) -> str:
         """A cookie value carrying ``json_text``, signed now with the current key."""
         payload = binascii.b2a_base64(json_text.encode("utf-8"), newline=False)
-        now = int(self._clock())
+        now = int(self.clock())
         second, timestamp = self._timestamp
         if second != now:
             timestamp = base64_encode(int_to_bytes(now))
@@ -267,7 +268,7 @@ class SessionCodec:
             signed_at = int.from_bytes(binascii.a2b_base64(timestamp + b"=="), "big")
         except binascii.Error:
             raise CookieMalformed("timestamp is not base64") from None
-        age = int(self._clock()) - signed_at
+        age = int(self.clock()) - signed_at
         if age < -CLOCK_SKEW_SECONDS or (self.max_age is not None and age > self.max_age):
             self._refuse_age(age, signed_at, payload)
         # decode_payload()'s common case inline (this runs on every request with a cookie):
@@ -291,7 +292,7 @@ class SessionCodec:
 
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
-        return int(self._clock()) - signed_at
+        return int(self.clock()) - signed_at
 
     def without_age_limit(self) -> SessionCodec:
         """This codec with no ``max_age``: for a cookie whose session carries a lifetime of
@@ -299,11 +300,6 @@ class SessionCodec:
         unlimited = copy.copy(self)
         unlimited.max_age = None
         return unlimited
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """Where this codec reads the time (a codec of the other format it opens shares it)."""
-        return self._clock
 
     def _verify_sealed(self, value: bytes) -> VerifiedCookie:
         """An encrypted cookie, opened with the same keys: valid, but to be sent again signed."""

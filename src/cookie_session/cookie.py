@@ -109,6 +109,7 @@ class SessionCookie:
         "config",
         "counters",
         "deletion",
+        "max_age",
         "max_lifetime",
         "name",
         "refresh_after",
@@ -132,6 +133,9 @@ class SessionCookie:
         self.deletion = f"{name}=; {_EXPIRED}; {constant}".encode("latin-1")
         """The Set-Cookie header that deletes the cookie."""
         self.refresh_after = config.refresh_after
+        self.max_age = config.max_age
+        """The configuration's ``max_age``: the cookie's lifetime unless its session has one of
+        its own."""
         self.max_lifetime = config.max_lifetime
         """The absolute lifetime (``max_lifetime``), or ``None``."""
         self._unlimited: tuple[SessionCodec | SealedCodec, SessionCodec | SealedCodec] | None = None
@@ -292,15 +296,19 @@ class SessionCookie:
             return False
         if type(started) is not int:  # none recorded (nor a bool): from before max_lifetime
             started = incoming.signed_at
-        return self.codec.age(started) > max_lifetime
+        # codec.age(), inline here and below: every request with max_lifetime asks.
+        return int(self.codec.clock()) - started > max_lifetime
 
     def now(self) -> int:
         """The time by the codec's clock, in whole seconds."""
-        return self.codec.age(0)
+        return int(self.codec.clock())
 
-    def max_age_for(self, data: Mapping[str, object], started: int | None) -> int | None:
+    def max_age_for(
+        self, data: Mapping[str, object], started: int | None, now: int | None = None
+    ) -> int | None:
         """The ``Max-Age`` a cookie carrying ``data`` is sent with: the session's own lifetime
-        (else the configuration's), never more than what remains of ``max_lifetime``."""
+        (else the configuration's), never more than what remains of ``max_lifetime`` for a
+        session ``started`` then (at ``now``, else the clock's time)."""
         # dict's own get for a Session: its get() would only note a use that is over now
         own = (
             dict.get(data, MAX_AGE_KEY, _NOT_SET)
@@ -308,16 +316,25 @@ class SessionCookie:
             else data.get(MAX_AGE_KEY, _NOT_SET)
         )
         max_age: int | None = (
-            self.config.max_age
+            self.max_age
             if own is _NOT_SET
             else (own if type(own) is int else None)  # not a bool: type, not isinstance
         )
+        if started is None or max_age is None:
+            return max_age
+        return self.within_lifetime(max_age, started, now)
+
+    def within_lifetime(self, max_age: int, started: int, now: int | None = None) -> int:
+        """``max_age``, or what remains of ``max_lifetime`` for a session ``started`` then (at
+        ``now``, else the clock's time) when that is less: the cookie never outlives it."""
         max_lifetime = self.max_lifetime
-        if max_lifetime is not None and started is not None and max_age is not None:
-            # Comparisons, not min() and max(): this runs on every write with max_lifetime.
-            remaining = max_lifetime - self.codec.age(started)
-            if remaining < max_age:
-                max_age = remaining if remaining > 0 else 0
+        if max_lifetime is None:
+            return max_age
+        if now is None:  # codec.age(), inline: every write with max_lifetime asks
+            now = int(self.codec.clock())
+        remaining = max_lifetime - (now - started)
+        if remaining < max_age:  # comparisons, not min() and max(), for the same reason
+            return remaining if remaining > 0 else 0
         return max_age
 
     def must_resend(self, incoming: VerifiedCookie) -> bool:

@@ -132,9 +132,9 @@ class SealedCodec:
         "_accept_signed",
         "_associated_data",
         "_ciphers",
-        "_clock",
         "_invalid_tag",
         "_signed",
+        "clock",
         "max_age",
     )
 
@@ -159,14 +159,15 @@ class SealedCodec:
         self._ciphers = tuple(aes_gcm(derive_encryption_key(secret)) for secret in secret_keys)
         self._associated_data = SEALED_PREFIX + cookie_name.encode("ascii")
         self.max_age = max_age
-        self._clock = clock
+        self.clock = clock
+        """Where this codec reads the time."""
 
     # -- writing ---------------------------------------------------------------------------
 
     def sign(self, json_text: str) -> str:
         """A cookie value carrying ``json_text``, sealed now with the current key."""
         nonce = os.urandom(_NONCE_BYTES)
-        plaintext = int(self._clock()).to_bytes(_TIME_BYTES, "big") + json_text.encode("utf-8")
+        plaintext = int(self.clock()).to_bytes(_TIME_BYTES, "big") + json_text.encode("utf-8")
         sealed = self._ciphers[0].encrypt(nonce, plaintext, self._associated_data)
         body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URL_SAFE)
         return (SEALED_PREFIX + body.rstrip(b"=")).decode("ascii")
@@ -219,7 +220,7 @@ class SealedCodec:
 
     def age(self, signed_at: int) -> int:
         """Seconds since ``signed_at`` by this codec's clock."""
-        return int(self._clock()) - signed_at
+        return int(self.clock()) - signed_at
 
     def without_age_limit(self) -> SealedCodec:
         """This codec with no ``max_age`` (see :meth:`SessionCodec.without_age_limit`)."""
