@@ -245,7 +245,9 @@ class StoreFlow:
         """With ``track_devices``: what this request tells of the session's device."""
         opened.client = client_of(scope)
         opened.device = DeviceRecord.from_json(device)
-        signed_in = user_of_field(opened.loaded.get(self._user_key or "")) is not None
+        # user_of_field(...) is not None, without decoding the name
+        user_text = opened.loaded.get(self._user_key or "")
+        signed_in = user_text is not None and user_text != "null"
         opened.seen_due = signed_in and (
             opened.device is None or self.cookie.now() - opened.device.seen >= SEEN_INTERVAL
         )
@@ -353,7 +355,8 @@ class StoreFlow:
         store = self.store
         user_key = self._user_key
         session_id, loaded = opened.session_id, opened.loaded
-        user = user_of_field(fields.get(user_key)) if user_key is not None else None
+        user_text = fields.get(user_key) if user_key is not None else None
+        user = user_of_field(user_text)
         own = _json_int(fields.get(MAX_AGE_KEY))  # the session's own lifetime (set_max_age)
         browser = fields.get(MAX_AGE_KEY) == "null"  # set_max_age(None): no Max-Age
         if session_id is None:  # no session, or one Redis no longer knows: never its ID
@@ -367,7 +370,8 @@ class StoreFlow:
             self._set_cookie(message, new_id, own, started, browser=browser)
             self._audit.log("started", new_id, user)
             return new_id
-        old_user = user_of_field(loaded.get(user_key)) if user_key is not None else None
+        old_text = loaded.get(user_key) if user_key is not None else None
+        old_user = user if old_text == user_text else user_of_field(old_text)  # decoded once
         if not fields:
             await store.delete(session_id, old_user)
             self._delete_cookie(message)

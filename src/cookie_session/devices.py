@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
+from cookie_session.codec import decode_json_value
 from cookie_session.types import Scope
 
 __all__ = [
@@ -76,8 +77,8 @@ class DeviceRecord(NamedTuple):
         damaged record is replaced on the session's next request)."""
         if text is None:
             return None
-        try:
-            started, seen, ip, user_agent = json.loads(text)
+        try:  # msgspec first (every tracked request reads its record)
+            started, seen, ip, user_agent = decode_json_value(text)
         except (ValueError, TypeError, RecursionError):
             return None
         if not (_is_time(started) and _is_time(seen)):

@@ -64,6 +64,7 @@ from cookie_session._store_connection import (
     redacted_url,
 )
 from cookie_session._store_url import split_hosts_url
+from cookie_session.codec import decode_json_value
 from cookie_session.devices import DEVICE_FIELD, DeviceRecord, SessionInfo
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def user_of_field(json_text: str | None) -> str | None:
     if json_text is None or json_text == "null":
         return None
     if json_text.startswith('"'):
-        name: str = json.loads(json_text)
+        name: str = decode_json_value(json_text)  # msgspec first: every signed-in write asks
         return name
     return json_text  # numbers, booleans, lists, objects: the JSON is the name
 
