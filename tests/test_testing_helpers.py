@@ -47,7 +47,7 @@ from cookie_session import (
     SessionMiddleware,
     SessionTooLarge,
 )
-from cookie_session.cookie import SessionCookie
+from cookie_session.cookie import SessionCookie, attributes
 from cookie_session.quart import use_cookie_session
 from cookie_session.session import MAX_AGE_KEY
 from cookie_session.store import RedisSessionStore
@@ -558,6 +558,26 @@ async def test_a_session_put_into_a_client_expires_with_its_own_lifetime(
 def test_a_session_the_middleware_could_not_send_is_refused() -> None:
     with pytest.raises(SessionTooLarge, match="over the browsers' limit of 4096 bytes"):
         session_cookie(config_of({}), {"note": "x" * 4000})
+
+
+def test_a_browser_session_cookie_is_measured_without_the_configured_max_age() -> None:
+    # set_max_age(None): the middleware sends it with no Max-Age, so it fits where the same
+    # session with the configured Max-Age would not.
+    config = config_of({})
+    codec = SessionCodec([SECRET], max_age=None)
+    without_max_age = [each for each in attributes(config) if not each.startswith("Max-Age=")]
+
+    def header_length(data: dict[str, Any]) -> int:
+        return len("; ".join((f"session={codec.encode(data)}", *without_max_age)))
+
+    def browser_session(size: int) -> dict[str, Any]:
+        return {"note": "x" * size, MAX_AGE_KEY: None}
+
+    size = max(size for size in range(4096) if header_length(browser_session(size)) <= 4096)
+    data = browser_session(size)
+    assert header_length(data) + len(f"Max-Age={config.max_age}; ") > 4096
+
+    assert read_session_cookie(config, session_cookie(config, data)) == data
 
 
 def test_a_value_json_cannot_hold_is_a_type_error_naming_its_key() -> None:

@@ -38,8 +38,8 @@ from http.cookiejar import Cookie, CookieJar
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from cookie_session._store_flow import ID_FIELD
-from cookie_session.codec import MAX_COOKIE_BYTES, SessionCodec, encode_json_value
-from cookie_session.cookie import SessionCookie, attributes, make_codec
+from cookie_session.codec import SessionCodec, encode_json_value
+from cookie_session.cookie import SessionCookie
 from cookie_session.exceptions import CookieRejected, SessionTooLarge
 from cookie_session.session import MAX_AGE_KEY
 from cookie_session.store import RedisSessionStore, is_session_id, user_of_field
@@ -215,12 +215,11 @@ def _refuse_store(config: SessionConfig, name: str) -> None:
 
 
 def _cookie_value(config: SessionConfig, data: Mapping[str, Any]) -> str:
-    """``data`` signed (or sealed) as the middleware of ``config`` would send it."""
-    value = make_codec(config).encode(data)
-    header = "; ".join((f"{config.session_cookie}={value}", *attributes(config)))
-    if len(header) > MAX_COOKIE_BYTES:  # the middleware's own limit, measured as it measures
-        raise SessionTooLarge(len(header), MAX_COOKIE_BYTES)
-    return value
+    """``data`` signed (or sealed) as the middleware of ``config`` would send it: by the
+    cookie's own Set-Cookie, whose size limit (SessionTooLarge) counts the Max-Age it carries,
+    the session's own (set_max_age) if it has one."""
+    cookie = SessionCookie(config)
+    return cookie.set({}, cookie.codec.serialise(data), cookie.max_age_for(data, None))
 
 
 def _verified(config: SessionConfig, value: str) -> VerifiedCookie:
