@@ -13,7 +13,10 @@ cookie, one value read) and ``write`` (a valid cookie, one value changed), 2000 
 robin. Further arguments: ``lifetime`` runs them with ``max_lifetime`` set (the cookies then
 carry their session's start); ``post`` makes each request a POST carrying a CSRF token of its
 session in the header (the cookies then carry a CSRF secret); ``csrf`` sets ``csrf=True``, so
-that ``read 500 post`` and ``read 500 post csrf`` differ by what the check costs. Instruction
+that ``read 500 post`` and ``read 500 post csrf`` differ by what the check costs. ``starlette``
+runs the same requests through Starlette's SessionMiddleware instead, ``bare`` through no
+middleware (the handler gets a plain dict), so that a difference can be put as overhead.py puts
+it, a share of Starlette's overhead: (ours with a setting - ours) / (starlette - bare). Instruction
 counts do not depend on what else the machine runs, so two versions of the code can be compared
 on a busy machine where timings (overhead.py) cannot.
 """
@@ -31,7 +34,7 @@ SECRET = "LEAKCHECK-secret-key-0123456789-abcdefghij"  # a benchmark's
 scenario = sys.argv[1]
 N = int(sys.argv[2])
 FLAGS = set(sys.argv[3:])
-UNKNOWN = FLAGS - {"lifetime", "post", "csrf"}
+UNKNOWN = FLAGS - {"lifetime", "post", "csrf", "starlette", "bare"}
 if UNKNOWN:
     raise SystemExit(f"unknown arguments: {sorted(UNKNOWN)}")
 LIFETIME = "lifetime" in FLAGS
@@ -48,12 +51,25 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-mw = SessionMiddleware(
-    app,
-    secret_key=SECRET,
-    max_lifetime=30 * 86400 if LIFETIME else None,
-    csrf="csrf" in FLAGS,
-)
+async def bare(scope: Any, receive: Any, send: Any) -> None:
+    scope["session"] = {}
+    await app(scope, receive, send)
+
+
+mw: Any
+if "starlette" in FLAGS:
+    from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
+
+    mw = StarletteSessionMiddleware(app, secret_key=SECRET)
+elif "bare" in FLAGS:
+    mw = bare
+else:
+    mw = SessionMiddleware(
+        app,
+        secret_key=SECRET,
+        max_lifetime=30 * 86400 if LIFETIME else None,
+        csrf="csrf" in FLAGS,
+    )
 codec = SessionCodec([SECRET], max_age=None)
 started = {"_cs.started": int(time.time())} if LIFETIME else {}
 sessions: list[dict[str, Any]] = [
