@@ -424,14 +424,9 @@ def _hiredis_packer(
     machine of docs/performance.md, hiredis alone 0.7 µs, the same bytes (a test holds them
     equal). A request that writes sends two commands.
     """
-    if (
-        connection_kwargs.get("encoding", "utf-8").lower().replace("_", "-")
-        not in (
-            "utf-8",
-            "utf8",
-        )
-        or connection_kwargs.get("encoding_errors", "strict") != "strict"
-    ):
+    encoding = connection_kwargs.get("encoding", "utf-8").lower().replace("_", "-")
+    strict = connection_kwargs.get("encoding_errors", "strict") == "strict"
+    if encoding not in ("utf-8", "utf8") or not strict:
         return None
     try:
         from hiredis import pack_command
