@@ -80,6 +80,23 @@ async def same(request: Request) -> Response:
     return PlainTextResponse("unchanged")
 
 
+async def replace(request: Request) -> Response:
+    """Puts a new mapping in the session's place, as a login written without regenerate() may
+    (the recorded start is not in it)."""
+    request.scope["session"] = {"user": "ada", "n": request.session.get("n", 0) + 1}
+    return PlainTextResponse("replaced")
+
+
+async def clear_and_rewrite(request: Request) -> Response:
+    """Empties the session and writes its data back (the recorded start not among it)."""
+    session = get_session(request)
+    kept = {key: value for key, value in session.items() if key != STARTED_KEY}
+    session.clear()
+    session.update(kept)
+    session["n"] = kept.get("n", 0) + 1
+    return PlainTextResponse("rewritten")
+
+
 async def token(request: Request) -> Response:
     return PlainTextResponse(csrf_token(get_session(request)))
 
@@ -93,6 +110,8 @@ ROUTES = [
     Route("/regenerate", regenerate),
     Route("/log-in-copying", log_in_copying),
     Route("/same", same),
+    Route("/replace", replace),
+    Route("/clear-and-rewrite", clear_and_rewrite),
 ]
 
 
@@ -273,6 +292,25 @@ def test_regenerate_restarts_the_lifetime_even_when_the_old_start_is_put_back() 
     assert site.data() == {"n": 1, STARTED_KEY: START + HOUR - 10}
 
 
+@pytest.mark.parametrize("encrypt", MODES)
+@pytest.mark.parametrize("path", ["/replace", "/clear-and-rewrite"])
+def test_a_session_rebuilt_without_its_start_still_ends_at_max_lifetime(
+    encrypt: bool, path: str
+) -> None:
+    """Replacing the session or clearing it and writing it again is not a new start (only
+    regenerate() is): active all along, re-signed on every request, it still ends."""
+    site = Site(encrypt=encrypt, max_lifetime=2 * HOUR, refresh_after=60)
+    site.client.get("/write")
+    for _ in range(3):  # every half hour for an hour and a half
+        site.later(HOUR / 2)
+        assert site.client.get(path).status_code == 200
+        assert site.data()[STARTED_KEY] == START
+
+    site.later(HOUR / 2 + 1)  # 2 hours and a second since the start
+
+    assert site.client.get("/").json()["data"] == {}
+
+
 def test_regenerate_without_max_lifetime_sends_the_cookie_afresh() -> None:
     site = Site()
     site.client.get("/write")
@@ -387,6 +425,23 @@ def test_audit_lines_name_each_event_and_never_the_cookie_or_data(
     assert cookie not in text
     assert cookie.rpartition(".")[2] not in text
     assert SECRET not in text
+
+
+@pytest.mark.parametrize("encrypt", MODES)
+def test_regenerate_is_audited_without_any_lifetime_setting(
+    encrypt: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = Site(encrypt=encrypt)
+    with caplog.at_level(logging.INFO, logger="cookie_session.audit"):
+        site.client.get("/write")
+        site.client.get("/write")
+        site.client.get("/regenerate")
+        cookie = site.client.cookies["session"]
+
+    lines = audit_lines(caplog)
+    assert [line.split(":")[0] for line in lines] == ["session started", "session regenerated"]
+    assert cookie not in "\n".join(lines)
+    assert cookie.rpartition(".")[2] not in "\n".join(lines)
 
 
 def test_the_lifetimes_page_s_login_remembers_for_thirty_days() -> None:

@@ -2,9 +2,10 @@
 
 Logged at INFO on the ``cookie_session.audit`` logger, one line per event, naming the event and
 the user when there is one. A session is identified by a short keyed hash of its ID (in cookie
-modes, which have no ID, of its cookie's signature): the same session gives the same reference
-in every line, but no line holds the ID, the cookie or any session data, and without the
-configuration's secret no reference can be traced back to one.
+modes, which have no ID, of its cookie's signature, so a cookie signed afresh gets a new
+reference): with a store the same ID gives the same reference in every line. No line holds the
+ID, the cookie or any session data, and without the configuration's secret no reference can be
+traced back to one.
 """
 
 from __future__ import annotations

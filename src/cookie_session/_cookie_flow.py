@@ -260,7 +260,9 @@ class CookieFlow:
                     cookie.delete(message)
                 return  # empty before, empty now
             value = cookie.set(message, json_text)
-        if incoming is None:
+        if isinstance(current, Session) and current.regenerated:
+            self._audit.log("regenerated", _signature(value))
+        elif incoming is None:
             self._audit.log("started", _signature(value))
 
     def _add_lifetime_headers(
@@ -289,8 +291,13 @@ class CookieFlow:
                 started = recorded
             elif incoming is None or fresh or regenerated:
                 started = now  # a session starts when it is first saved
-            else:  # a cookie from before max_lifetime was set: it started when it was signed
-                started = incoming.signed_at
+            else:
+                # The start the request's cookie recorded, even where the application put a
+                # new mapping in the session's place or cleared it and wrote it again (only
+                # regenerate() restarts it); a cookie from before max_lifetime was set
+                # started when it was signed.
+                earlier = incoming.data.get(STARTED_KEY)
+                started = earlier if type(earlier) is int else incoming.signed_at
             if recorded != started:
                 data = {**data, STARTED_KEY: started}
         json_text = cookie.codec.serialise(data)
