@@ -366,7 +366,7 @@ class StoreFlow:
                 return None
             started = self._start(fields, fresh=True)
             self._add_device(fields, opened, user, same_user=False)
-            new_id = await store.create(fields, user, lifetime=own)
+            new_id = await store.create(fields, user, lifetime=self._in_redis(own, user, started))
             self._set_cookie(message, new_id, own, started, browser=browser)
             self._audit.log("started", new_id, user)
             return new_id
@@ -385,7 +385,9 @@ class StoreFlow:
                 fields.pop(CSRF_SECRET_KEY, None)
             started = self._start(fields, fresh=True)
             self._add_device(fields, opened, user, same_user=user == old_user)
-            moved_id = await store.move(session_id, fields, old_user, user, lifetime=own)
+            moved_id = await store.move(
+                session_id, fields, old_user, user, lifetime=self._in_redis(own, user, started)
+            )
             if moved_id is None:
                 _log_gone()
                 return None
@@ -403,7 +405,7 @@ class StoreFlow:
                 changed,
                 removed,
                 user,
-                lifetime=own,
+                lifetime=self._in_redis(own, user, started),
                 indexed_until=opened.indexed_until,
             )
             if outcome is WriteOutcome.GONE:
@@ -417,7 +419,10 @@ class StoreFlow:
                 await self._note_seen(opened)
             return session_id  # unchanged: nothing written, no cookie sent
         elif not await store.touch(
-            session_id, user, lifetime=own, indexed_until=opened.indexed_until
+            session_id,
+            user,
+            lifetime=self._in_redis(own, user, started),
+            indexed_until=opened.indexed_until,
         ):
             return None  # gone meanwhile
         # Signed afresh, so the cookie lives as long as the data it points to.
@@ -470,6 +475,24 @@ class StoreFlow:
             started = self.cookie.now()
         fields[STARTED_KEY] = str(started)
         return started
+
+    def _in_redis(self, own: int | None, user: str | None, started: int | None) -> int | None:
+        """How long Redis keeps the session after this write, in seconds (``None``: the
+        store's lifetime for a signed-in or an anonymous session): its own lifetime or the
+        store's, never past what remains of ``max_lifetime`` for a session ``started`` then, so
+        that Redis forgets it, and :meth:`RedisSessionStore.list_sessions` stops listing it,
+        when it ends."""
+        if started is None:  # no max_lifetime
+            return own
+        store = self.store
+        if own is not None:
+            lifetime = own
+        else:
+            lifetime = store.lifetime if user is not None else store.anonymous_lifetime
+        remaining = self.cookie.within_lifetime(lifetime, started)
+        if remaining >= lifetime:
+            return own
+        return remaining if remaining > 0 else 1  # ending now: a second, not "no expiry"
 
     def _set_cookie(
         self,

@@ -79,6 +79,39 @@ def test_a_login_restarts_the_lifetime(store_url: str, redis_client: redis.Redis
     assert session_cookie(logged_in)  # the login moved it to a new ID
 
 
+@pytest.mark.parametrize("path", ["/set", "/show"], ids=["written", "refreshed"])
+def test_redis_keeps_a_session_no_longer_than_what_remains_of_max_lifetime(
+    store_url: str, redis_client: redis.Redis, path: str
+) -> None:
+    """Its data expires when the session ends, so nothing (list_sessions, the CLI, a count of
+    revoked sessions) ever reports it as live after that."""
+    app = store_app(store_url, max_age=DAY, max_lifetime=2 * HOUR, refresh_after=60)
+    clock = clocked(app)
+    with TestClient(app) as client:
+        logged_in = client.get("/login", params={"user": "alice"})
+        session_id = id_in(session_cookie(logged_in) or "")
+        assert HOUR < redis_client.ttl(session_key(session_id)) <= 2 * HOUR
+        clock.now += 1.5 * HOUR
+
+        response = client.post(path, json={"n": 1}) if path == "/set" else client.get(path)
+
+    assert max_age_of(response) == str(HOUR // 2)
+    assert HOUR // 2 - 10 <= redis_client.ttl(session_key(session_id)) <= HOUR // 2
+
+
+def test_a_remembered_session_s_data_still_expires_at_max_lifetime(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = store_app(store_url, max_age=DAY, max_lifetime=2 * HOUR)
+    clocked(app)
+    with TestClient(app) as client:
+        response = client.post("/set", json={"n": 1, MAX_AGE_KEY: 30 * DAY})
+
+    session_id = cookie_data(session_cookie(response) or "")["sid"]
+    assert max_age_of(response) == str(2 * HOUR)
+    assert 2 * HOUR - 10 <= redis_client.ttl(session_key(session_id)) <= 2 * HOUR
+
+
 def test_remember_me_sets_the_data_s_expiry_and_the_cookie_s(
     make_client: MakeClient, redis_client: redis.Redis
 ) -> None:
