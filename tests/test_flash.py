@@ -260,11 +260,13 @@ def test_a_session_that_never_flashes_carries_no_trace() -> None:
 
 
 # -- every framework -------------------------------------------------------------------------
+# Each application: ``POST /save`` flashes "Saved" and redirects to ``/page``, which pops the
+# messages; ``/peek`` peeks at them. The store's side runs the same applications on Redis.
 
 
-def fastapi_app() -> FastAPI:
+def fastapi_app(**settings: Any) -> FastAPI:
     app = FastAPI()
-    app.add_middleware(SessionMiddleware, secret_key=SECRET)
+    app.add_middleware(SessionMiddleware, secret_key=SECRET, **settings)
 
     @app.post("/save")
     def save(request: Request) -> RedirectResponse:
@@ -275,10 +277,14 @@ def fastapi_app() -> FastAPI:
     def page(request: Request) -> dict[str, list[Flash]]:
         return {"flashes": pop_flashes(request.session)}
 
+    @app.get("/peek")
+    def peek(request: Request) -> dict[str, list[Flash]]:
+        return {"flashes": peek_flashes(request.session)}
+
     return app
 
 
-def litestar_app() -> Litestar:
+def litestar_app(**settings: Any) -> Litestar:
     @post("/save")
     async def save(request: LitestarRequest[Any, Any, Any]) -> Redirect:
         flash(request.session, "Saved", "success")
@@ -288,13 +294,17 @@ def litestar_app() -> Litestar:
     async def page(request: LitestarRequest[Any, Any, Any]) -> dict[str, list[Flash]]:
         return {"flashes": pop_flashes(request.session)}
 
+    @get("/peek")
+    async def peek(request: LitestarRequest[Any, Any, Any]) -> dict[str, list[Flash]]:
+        return {"flashes": peek_flashes(request.session)}
+
     return Litestar(
-        route_handlers=[save, page],
-        middleware=[DefineMiddleware(SessionMiddleware, secret_key=SECRET)],
+        route_handlers=[save, page, peek],
+        middleware=[DefineMiddleware(SessionMiddleware, secret_key=SECRET, **settings)],
     )
 
 
-def bare_asgi_app() -> SessionMiddleware:
+def bare_asgi_app(**settings: Any) -> SessionMiddleware:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
@@ -302,31 +312,55 @@ def bare_asgi_app() -> SessionMiddleware:
         if scope["path"] == "/save":
             flash(session, "Saved", "success")
             await Response(status_code=303, headers={"location": "/page"})(scope, receive, send)
+        elif scope["path"] == "/peek":
+            await JSONResponse({"flashes": peek_flashes(session)})(scope, receive, send)
         else:
             await JSONResponse({"flashes": pop_flashes(session)})(scope, receive, send)
 
-    return SessionMiddleware(app, secret_key=SECRET)
+    return SessionMiddleware(app, secret_key=SECRET, **settings)
 
 
-@pytest.mark.parametrize(
-    "make_app",
-    [
-        pytest.param(fastapi_app, id="fastapi"),
-        pytest.param(litestar_app, id="litestar"),
-        pytest.param(bare_asgi_app, id="bare asgi"),
-    ],
-)
+FRAMEWORKS = [
+    pytest.param(fastapi_app, id="fastapi"),
+    pytest.param(litestar_app, id="litestar"),
+    pytest.param(bare_asgi_app, id="bare asgi"),
+]
+"""The ASGI applications above, each made with a ``SessionMiddleware``'s settings."""
+
+
+def framework_client(app: Any) -> httpx.Client | httpx2.Client:
+    """A test client of ``app``: Litestar's for a Litestar application, else Starlette's."""
+    return LitestarTestClient(app=app) if isinstance(app, Litestar) else TestClient(app)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("make_app", FRAMEWORKS)
 def test_a_flash_shows_once_after_a_redirect_in_every_asgi_framework(
-    make_app: Callable[[], Any],
+    make_app: Callable[..., Any], mode: dict[str, Any]
 ) -> None:
-    app = make_app()
-    client = LitestarTestClient(app=app) if isinstance(app, Litestar) else TestClient(app)
+    client = framework_client(make_app(**mode))
 
     shown = client.post("/save", follow_redirects=True)
     again = client.get("/page")
 
     assert shown.json() == {"flashes": [["success", "Saved"]]}
     assert again.json() == {"flashes": []}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("make_app", FRAMEWORKS)
+def test_a_peeked_flash_is_still_shown_by_the_next_request_in_every_asgi_framework(
+    make_app: Callable[..., Any], mode: dict[str, Any]
+) -> None:
+    client = framework_client(make_app(**mode))
+    client.post("/save", follow_redirects=False)
+
+    peeked = client.get("/peek")
+    shown = client.get("/page")
+
+    assert peeked.json() == {"flashes": [["success", "Saved"]]}
+    assert "set-cookie" not in peeked.headers
+    assert shown.json() == {"flashes": [["success", "Saved"]]}
 
 
 @pytest.mark.anyio

@@ -5,6 +5,9 @@ against the shared real redis-server (tests/test_flash.py has the cookie side)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import redis
 from quart import Quart
@@ -17,7 +20,8 @@ from conftest import SECRET
 from cookie_session import SessionConfig, flash, pop_flashes
 from cookie_session.flash import FLASHES_KEY
 from cookie_session.quart import use_cookie_session
-from test_flash import interleave, site
+from redis_server import HANDSHAKE, command_counts
+from test_flash import FRAMEWORKS, framework_client, interleave, site
 
 from .conftest import id_in, session_key
 
@@ -123,6 +127,37 @@ def test_a_flash_survives_a_redirect_and_shows_once(store_url: str) -> None:
     assert [r.status_code for r in shown.history] == [303]
     assert shown.json() == {"flashes": [["success", "Saved"]]}
     assert client.get("/page").json() == {"flashes": []}
+
+
+@pytest.mark.parametrize("make_app", FRAMEWORKS)
+def test_a_flash_shows_once_after_a_redirect_in_every_asgi_framework(
+    make_app: Callable[..., Any], store_url: str
+) -> None:
+    client = framework_client(make_app(store_url=store_url))
+
+    shown = client.post("/save", follow_redirects=True)
+    again = client.get("/page")
+
+    assert shown.json() == {"flashes": [["success", "Saved"]]}
+    assert again.json() == {"flashes": []}
+
+
+@pytest.mark.parametrize("make_app", FRAMEWORKS)
+def test_a_peeked_flash_is_still_shown_by_the_next_request_in_every_asgi_framework(
+    make_app: Callable[..., Any], store_url: str, redis_client: redis.Redis
+) -> None:
+    client = framework_client(make_app(store_url=store_url))
+    client.post("/save", follow_redirects=False)
+    redis_client.config_resetstat()
+
+    peeked = client.get("/peek")
+    commands = set(command_counts(redis_client)) - HANDSHAKE
+    shown = client.get("/page")
+
+    assert peeked.json() == {"flashes": [["success", "Saved"]]}
+    assert "set-cookie" not in peeked.headers
+    assert commands == {"hgetall"}  # read, never written
+    assert shown.json() == {"flashes": [["success", "Saved"]]}
 
 
 @pytest.mark.anyio
