@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import REFERENCE_SECRET, SECRET
+from conftest import OTHER_SECRET, REFERENCE_SECRET, SECRET
 from cookie_session import (
     Flash,
     Session,
@@ -402,9 +402,9 @@ class Gate:
 
 
 def interleaving_app(gate: Gate, **settings: Any) -> SessionMiddleware:
-    """``/slow?then=read|write|regenerate|flash|pop`` waits at the gate, its session already
-    read, then reads the session, writes another key, regenerates the session, flashes "Slow"
-    or pops the flashes; ``/flash?message=M`` flashes and
+    """``/slow?then=read|write|mark_modified|regenerate|flash|pop`` waits at the gate, its
+    session already read, then reads the session, writes another key, calls mark_modified() or
+    regenerate(), flashes "Slow" or pops the flashes; ``/flash?message=M`` flashes and
     ``/flashes`` pops, at once; ``/session`` shows the session."""
 
     async def slow(request: Request) -> Response:
@@ -415,6 +415,9 @@ def interleaving_app(gate: Gate, **settings: Any) -> SessionMiddleware:
             return JSONResponse({"user": session.get("user")})
         if then == "write":
             session["cart"] = ["tea"]
+            return JSONResponse({})
+        if then == "mark_modified":
+            session.mark_modified()
             return JSONResponse({})
         if then == "regenerate":
             session.regenerate()
@@ -455,15 +458,27 @@ class Interleaved:
 
 
 async def interleave(
-    then: str, meanwhile: str, *, flashed_first: str | None = None, **settings: Any
+    then: str,
+    meanwhile: str,
+    *,
+    flashed_first: str | None = None,
+    signed_in_by: str | None = None,
+    **settings: Any,
 ) -> Interleaved:
     """One browser (one cookie jar), signed in: ``/slow?then=...`` reads its session, then a
     whole request runs (``meanwhile``: ``"flash"`` records "Saved", ``"pop"`` shows the
-    flashes), then ``/slow`` ends; ``flashed_first`` is a message flashed before all that."""
+    flashes), then ``/slow`` ends; ``flashed_first`` is a message flashed before all that.
+    ``signed_in_by``: a cookie carrying ``{"user": "ada"}`` put in the jar instead of
+    ``/login``'s (one an earlier deployment sent)."""
     gate = Gate()
     transport = httpx2.ASGITransport(app=interleaving_app(gate, **settings))
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await client.post("/login")
+        if signed_in_by is None:
+            await client.post("/login")
+        else:
+            # where the application's own Set-Cookie goes: http.cookiejar files a host
+            # without a dot under "<host>.local"
+            client.cookies.set("session", signed_in_by, domain="testserver.local")
         if flashed_first is not None:
             await client.post("/flash", params={"message": flashed_first})
         slow = asyncio.create_task(client.get("/slow", params={"then": then}))
@@ -506,17 +521,44 @@ async def test_a_concurrent_request_that_writes_resends_a_flash_popped_meanwhile
     assert interleaved.shown_after == [["message", "Saved"]]  # shown a second time
 
 
-def test_a_read_only_request_due_for_a_refresh_resends_the_session_it_read() -> None:
-    # refresh_after re-signs a cookie older than it on any request, with what it carried: a
-    # flash recorded meanwhile is as lost as behind a write.
-    codec = SessionCodec([SECRET], max_age=None, clock=lambda: time.time() - 60)
-    old = codec.encode({"user": "ada"})
-    client = TestClient(site(max_age=3600, refresh_after=10))
+def signed_in(seconds_ago: float = 0) -> str:
+    """A cookie carrying ``{"user": "ada"}``, signed with ``SECRET`` ``seconds_ago``."""
+    signed_at = time.time() - seconds_ago
+    return SessionCodec([SECRET], max_age=None, clock=lambda: signed_at).encode({"user": "ada"})
 
-    response = client.get("/whoami", headers={"cookie": f"session={old}"})
 
-    assert response.json() == {"user": "ada"}
-    assert codec.verify(response.cookies["session"]).data == {"user": "ada"}
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("settings", "signed_in_by", "then"),
+    [
+        pytest.param(
+            {"max_age": 3600, "refresh_after": 10},
+            lambda: signed_in(60),
+            "read",
+            id="older than refresh_after",
+        ),
+        pytest.param(
+            {"secret_key": OTHER_SECRET, "secret_key_fallbacks": [SECRET]},
+            signed_in,
+            "read",
+            id="signed with a fallback key",
+        ),
+        pytest.param({"encrypt": True}, signed_in, "read", id="in the other format"),
+        pytest.param({}, None, "mark_modified", id="mark_modified()"),
+        pytest.param({}, None, "regenerate", id="regenerate()"),
+    ],
+)
+async def test_a_read_only_request_whose_cookie_is_resent_drops_a_flash_made_meanwhile(
+    settings: dict[str, Any], signed_in_by: Callable[[], str] | None, then: str
+) -> None:
+    # As behind a write: the re-sent cookie, arriving last, carries the session its request
+    # read, from before the flash.
+    cookie = None if signed_in_by is None else signed_in_by()
+    interleaved = await interleave(then, "flash", signed_in_by=cookie, **settings)
+
+    assert "set-cookie" in interleaved.slow.headers
+    assert interleaved.session_after == {"user": "ada"}
+    assert interleaved.shown_after == []
 
 
 # -- docs/flash.md ---------------------------------------------------------------------------
