@@ -8,7 +8,9 @@ gets it through the middleware, Quart through check_quart_requests.
 from __future__ import annotations
 
 import hmac
+import json
 import re
+import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -23,6 +25,8 @@ from litestar.params import Body
 from litestar.testing import TestClient as LitestarClient
 from quart import Quart, request, session
 from quart.typing import ResponseReturnValue
+from quart.typing import TestClientProtocol as QuartClient  # not Test*: pytest would collect it
+from quart.wrappers import Response as QuartResponse
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -689,6 +693,84 @@ def test_a_websocket_is_not_checked() -> None:
         socket.close()
 
 
+UNIMPORTED_SCRIPT = """
+import asyncio, json, sys
+
+import cookie_session
+
+report = {"import": "python_multipart" in sys.modules}
+
+from quart import Quart, request, session
+
+from cookie_session import SessionCodec, SessionMiddleware, csrf_token
+from cookie_session.quart import use_cookie_session
+
+SECRET = sys.argv[1]
+
+
+async def answer(scope, receive, send):
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def through_the_middleware():
+    data = {}
+    body = f"csrf_token={csrf_token(data)}&amount=5".encode()
+    cookie = SessionCodec([SECRET], max_age=None).encode(data).encode()
+    form_type = b"application/x-www-form-urlencoded"
+    headers = [(b"cookie", b"session=" + cookie), (b"content-type", form_type)]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await SessionMiddleware(answer, secret_key=SECRET, csrf=True)(scope, receive, send)
+    return sent[0]["status"]
+
+
+async def through_quart():
+    app = Quart("unimported")
+    use_cookie_session(app, secret_key=SECRET, csrf=True)
+    app.route("/token")(lambda: csrf_token(session))
+
+    @app.route("/transfer", methods=["POST"])
+    async def transfer():
+        return (await request.form)["amount"]
+
+    client = app.test_client()
+    token = await (await client.get("/token")).get_data(as_text=True)
+    response = await client.post("/transfer", form={"csrf_token": token, "amount": "5"})
+    return response.status_code
+
+
+report["middleware"] = [asyncio.run(through_the_middleware()), "python_multipart" in sys.modules]
+report["quart"] = [asyncio.run(through_quart()), "python_multipart" in sys.modules]
+print(json.dumps(report))
+"""
+
+
+def test_the_package_and_an_urlencoded_form_checked_leave_python_multipart_unimported() -> None:
+    # A fresh interpreter: other tests (and Starlette) import python-multipart in this one.
+    result = subprocess.run(
+        [sys.executable, "-c", UNIMPORTED_SCRIPT, SECRET],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "import": False,
+        "middleware": [200, False],
+        "quart": [200, False],
+    }
+
+
 # -- the body, message by message --------------------------------------------------------------
 
 
@@ -830,13 +912,20 @@ async def litestar_transfer(
     return {"amount": data["amount"]}
 
 
-@pytest.fixture
-def litestar_client() -> Iterator[LitestarClient[Litestar]]:
-    app = Litestar(
+def litestar_app(**fields: Unpack[SessionFields]) -> Litestar:
+    """``/token`` and a POST ``/transfer`` (a form) over ``request.session``, behind
+    SessionMiddleware with csrf=True and ``fields``."""
+    fields.setdefault("secret_key", SECRET)
+    fields.setdefault("csrf", True)
+    return Litestar(
         route_handlers=[litestar_token, litestar_transfer],
-        middleware=[DefineMiddleware(SessionMiddleware, secret_key=SECRET, csrf=True)],
+        middleware=[DefineMiddleware(SessionMiddleware, **fields)],
     )
-    with LitestarClient(app=app) as client:
+
+
+@pytest.fixture
+def litestar_client(mode: dict[str, Any]) -> Iterator[LitestarClient[Litestar]]:
+    with LitestarClient(app=litestar_app(**mode)) as client:
         yield client
 
 
@@ -865,7 +954,8 @@ def test_litestar_a_form_without_the_token_is_refused(
 
 
 def quart_app(**fields: Unpack[SessionFields]) -> Quart:
-    """``/token`` and a POST ``/transfer`` (a form) over ``quart.session``, checked."""
+    """Routes over ``quart.session``, checked: ``/token``, a POST ``/transfer`` (a form),
+    ``/received`` (what the view reads of a form), ``/login?user=U`` and ``/hooks/event``."""
     fields.setdefault("secret_key", SECRET)
     fields.setdefault("csrf", True)
     app = Quart(__name__)
@@ -880,6 +970,23 @@ def quart_app(**fields: Unpack[SessionFields]) -> Quart:
         form = await request.form
         return {"amount": form["amount"], "body": (await request.get_data(as_text=True))}
 
+    @app.route("/received", methods=["POST"])
+    async def received() -> ResponseReturnValue:
+        """The raw body first (Quart's multipart parser consumes it), then the form and files."""
+        body = await request.get_data(as_text=True)
+        form = await request.form
+        files = await request.files
+        return {
+            "body": body,
+            "form": form.to_dict(flat=False),
+            "files": {name: file.read().decode() for name, file in files.items()},
+        }
+
+    @app.route("/login", methods=["POST"])
+    async def login() -> ResponseReturnValue:
+        session["user"] = request.args["user"]
+        return "signed in"
+
     @app.route("/hooks/event", methods=["POST"])
     async def hook() -> ResponseReturnValue:
         return "ok"
@@ -887,10 +994,21 @@ def quart_app(**fields: Unpack[SessionFields]) -> Quart:
     return app
 
 
+async def quart_token(client: QuartClient) -> str:
+    """A token of the Quart client's session (creating it on the first call)."""
+    return await (await client.get("/token")).get_data(as_text=True)
+
+
+async def quart_text(response: QuartResponse) -> tuple[int, str]:
+    return response.status_code, await response.get_data(as_text=True)
+
+
 @pytest.mark.anyio
-async def test_quart_a_form_or_header_with_the_token_passes_and_the_view_reads_the_form() -> None:
-    client = quart_app().test_client()
-    token = await (await client.get("/token")).get_data(as_text=True)
+async def test_quart_a_form_or_header_with_the_token_passes_and_the_view_reads_the_form(
+    mode: dict[str, Any],
+) -> None:
+    client = quart_app(**mode).test_client()
+    token = await quart_token(client)
 
     by_form = await client.post("/transfer", form={"csrf_token": token, "amount": "5"})
     by_header = await client.post(
@@ -904,8 +1022,56 @@ async def test_quart_a_form_or_header_with_the_token_passes_and_the_view_reads_t
 
 
 @pytest.mark.anyio
-async def test_quart_a_request_without_a_valid_token_is_refused_and_counted() -> None:
-    app = quart_app()
+async def test_quart_a_multipart_form_with_the_token_passes_and_without_it_is_refused(
+    mode: dict[str, Any],
+) -> None:
+    client = quart_app(**mode).test_client()
+    token = await quart_token(client)
+    with_token, content_type = multipart({"csrf_token": token, "amount": "5"})
+    without_token, _ = multipart({"amount": "5"})
+
+    passed = await client.post("/transfer", data=with_token, headers={"content-type": content_type})
+    refused = await client.post(
+        "/transfer", data=without_token, headers={"content-type": content_type}
+    )
+
+    assert passed.status_code == 200
+    assert (await passed.get_json())["amount"] == "5"
+    assert await quart_text(refused) == (403, "CSRF token missing")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", ["urlencoded", "multipart"])
+async def test_quart_the_view_reads_the_body_form_and_files_unchanged_after_the_check(
+    mode: dict[str, Any], form: str
+) -> None:
+    client = quart_app(**mode).test_client()
+    token = await quart_token(client)
+    if form == "multipart":
+        body, content_type = multipart({"csrf_token": token, "note": "café"})
+        fields = {"csrf_token": [token], "note": ["café"]}
+        files = {"upload": "file content"}
+    else:
+        body = f"note=caf%C3%A9+au+lait&csrf_token={token}&empty=&note=again".encode()
+        content_type = "application/x-www-form-urlencoded"
+        fields = {"note": ["café au lait", "again"], "csrf_token": [token], "empty": [""]}
+        files = {}
+
+    response = await client.post("/received", data=body, headers={"content-type": content_type})
+
+    assert response.status_code == 200
+    assert await response.get_json() == {
+        "body": body.decode(),
+        "form": fields,
+        "files": files,
+    }
+
+
+@pytest.mark.anyio
+async def test_quart_a_request_without_a_valid_token_is_refused_and_counted(
+    mode: dict[str, Any],
+) -> None:
+    app = quart_app(**mode)
     client = app.test_client()
     await client.get("/token")
 
@@ -913,15 +1079,9 @@ async def test_quart_a_request_without_a_valid_token_is_refused_and_counted() ->
     invalid = await client.post("/transfer", form={"amount": "5", "csrf_token": "forged"})
     oversized = await client.post("/transfer", form={"amount": "5", "pad": "a" * FORM_LIMIT})
 
-    assert (missing.status_code, await missing.get_data(as_text=True)) == (
-        403,
-        "CSRF token missing",
-    )
-    assert (invalid.status_code, await invalid.get_data(as_text=True)) == (
-        403,
-        "CSRF token invalid",
-    )
-    assert (oversized.status_code, await oversized.get_data(as_text=True)) == (403, OVERSIZED)
+    assert await quart_text(missing) == (403, "CSRF token missing")
+    assert await quart_text(invalid) == (403, "CSRF token invalid")
+    assert await quart_text(oversized) == (403, OVERSIZED)
     assert app.session_interface.stats().csrf_rejected == 3  # type: ignore[attr-defined]  # our interface
 
 
@@ -931,6 +1091,48 @@ async def test_quart_safe_methods_and_exempt_paths_are_not_checked() -> None:
 
     assert (await client.get("/token")).status_code == 200
     assert (await client.post("/hooks/event")).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_quart_paths_outside_the_exempt_prefixes_are_checked() -> None:
+    client = quart_app(csrf_exempt=["/hooks/"]).test_client()
+    await client.get("/token")
+
+    assert await quart_text(await client.post("/transfer", form={"amount": "5"})) == (
+        403,
+        "CSRF token missing",
+    )
+
+
+@pytest.mark.anyio
+async def test_quart_a_configured_form_field_is_read() -> None:
+    client = quart_app(csrf_field="authenticity_token").test_client()
+    token = await quart_token(client)
+
+    passed = await client.post("/transfer", form={"authenticity_token": token, "amount": "5"})
+    refused = await client.post("/transfer", form={"csrf_token": token, "amount": "5"})
+
+    assert passed.status_code == 200
+    assert await quart_text(refused) == (403, "CSRF token missing")
+
+
+@pytest.mark.anyio
+async def test_quart_a_multipart_form_without_python_multipart_fails_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = quart_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = True  # the hook's exception, not a 500, reaches the test
+    client = app.test_client()
+    token = await quart_token(client)
+    monkeypatch.setitem(sys.modules, "python_multipart.multipart", None)  # not installed
+    body, content_type = multipart({"csrf_token": token, "amount": "5"})
+
+    with pytest.raises(ImportError, match=r"pip install 'cookie-session\[csrf\]'"):
+        await client.post("/transfer", data=body, headers={"content-type": content_type})
+    by_header = await client.post(
+        "/transfer", form={"amount": "5"}, headers={"X-CSRF-Token": token}
+    )
+    assert by_header.status_code == 200
 
 
 def test_quart_check_needs_csrf_on() -> None:

@@ -378,9 +378,11 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
     ``csrf=True``: a ``before_request`` hook that answers 403 instead of running the view.
 
     ``sessions`` is the interface :func:`cookie_session.quart.use_cookie_session` returned;
-    its configuration must have ``csrf=True``. Quart reads the form itself (``request.form``)
-    and keeps it, so the view reads it again unchanged; a form over 1 MiB is refused, saying
-    to send the header.
+    its configuration must have ``csrf=True``. The token is taken from the body Quart caches
+    (``request.get_data(cache=True)``) with the middleware's own form reader, never through
+    ``request.form``: Quart's multipart parser consumes the cached body, and the view would
+    then find it empty. The view reads the body, the form and the files as it would without
+    the check. A form over 1 MiB is refused, saying to send the header.
     """
     import quart  # only Quart applications call this
 
@@ -389,6 +391,7 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
         raise ValueError("check_quart_requests checks CSRF tokens: set csrf=True in the config")
     counters = sessions.cookie.counters
     oversized = _oversized_reason(config.csrf_header)
+    field = config.csrf_field.encode("utf-8")
 
     def refuse(reason: str) -> Response:
         counters.csrf_rejected += 1
@@ -407,13 +410,17 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
             return None
         token = request.headers.get(config.csrf_header) or None
         if token is None and request.mimetype.encode("latin-1") in FORM_TYPES:
-            # Quart reads the whole body for request.form: the same limit, after the fact.
-            if (request.content_length or 0) > FORM_LIMIT or (
-                len(await request.get_data(cache=True)) > FORM_LIMIT
-            ):
+            if (request.content_length or 0) > FORM_LIMIT:
                 return refuse(oversized)
-            form = await request.form
-            token = form.get(config.csrf_field)
+            # Quart reads the whole body for get_data: the same limit, after the fact. Cached,
+            # the body is what the view's get_data, form and files read in their turn.
+            body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+            if len(body) > FORM_LIMIT:
+                return refuse(oversized)
+            content_type = request.headers.get("content-type", "").encode("latin-1")
+            media_type = request.mimetype.encode("latin-1")
+            value = _form_field(body, media_type, content_type, field)
+            token = None if value is None else value.decode("latin-1")
         if token is None:
             return refuse(MISSING)
         if not verify_csrf_token(quart.session._get_current_object(), token):  # type: ignore[attr-defined]  # werkzeug's LocalProxy
