@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import traceback
 import warnings
@@ -515,6 +516,54 @@ def test_encrypt_without_cryptography_names_its_variable(
     [problem] = caught.value.errors()
     assert problem["msg"].startswith("SESSION_ENCRYPT (from the environment): encrypt=True needs")
     assert "cookie-session[encryption]" in problem["msg"]
+
+
+# --- CSRF's form parser --------------------------------------------------------------------
+
+
+def test_csrf_without_python_multipart_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)  # as if it were not installed
+
+    error = refuse(csrf=True)
+
+    [problem] = error.errors()
+    assert (problem["loc"], problem["type"]) == (("csrf",), "csrf_form_parser_unavailable")
+    assert "pip install 'cookie-session[csrf]'" in problem["msg"]
+
+
+def test_csrf_off_needs_no_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+
+    assert make(csrf=False).csrf is False
+
+
+def test_csrf_without_python_multipart_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+    monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
+    monkeypatch.setenv("SESSION_CSRF", "true")
+
+    with pytest.raises(ValidationError) as caught:
+        SessionConfig.from_env(None)
+
+    [problem] = caught.value.errors()
+    assert problem["msg"].startswith("SESSION_CSRF (from the environment): csrf=True reads")
+    assert "cookie-session[csrf]" in problem["msg"]
+
+
+def test_a_csrf_configuration_does_not_import_python_multipart() -> None:
+    """Found at start-up, imported only by the first multipart form the check reads."""
+    script = (
+        "import sys\n"
+        "from cookie_session import SessionConfig\n"
+        f"SessionConfig(secret_key={VALID_SECRET!r}, csrf=True)\n"
+        "print('python_multipart' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 # --- From the environment -------------------------------------------------------------------

@@ -309,6 +309,7 @@ WRONG_SETTINGS: list[dict[str, object] | None] = [
 WITHOUT_PACKAGE: dict[str, dict[str, object]] = {
     "cryptography.hazmat.primitives.ciphers.aead": {"encrypt": True},
     "redis.asyncio": {"store_url": "redis://cache/0"},
+    "python_multipart": {"csrf": True},
 }
 """Settings that need a package, each refused when the package is missing."""
 

@@ -339,6 +339,20 @@ def _check_encryption_available(encrypt: bool) -> bool:
     return encrypt
 
 
+def _check_form_parser_available(csrf: bool) -> bool:
+    if csrf:
+        import importlib.util
+
+        # Found, not imported: the check imports it on the first multipart form it reads.
+        if importlib.util.find_spec("python_multipart") is None:
+            raise PydanticCustomError(
+                "csrf_form_parser_unavailable",
+                "csrf=True reads the token of multipart/form-data forms with python-multipart, "
+                "which is not installed: pip install 'cookie-session[csrf]'",
+            )
+    return csrf
+
+
 @functools.cache
 def _public_suffixes() -> PublicSuffixList:
     # Loaded on first use (about 60 ms), only by configurations that set a domain.
@@ -492,10 +506,10 @@ class SessionConfig(BaseSettings):
         "was last seen, its client address and User-Agent, for store.list_sessions() (a device "
         "list). Personal data: off unless asked.",
     )
-    csrf: bool = Field(
+    csrf: Annotated[bool, AfterValidator(_check_form_parser_available)] = Field(
         default=False,
         description="Refuse unsafe requests (not GET, HEAD, OPTIONS, TRACE) that do not carry "
-        "the session's CSRF token, with a 403.",
+        "the session's CSRF token, with a 403; needs the 'csrf' extra.",
     )
     csrf_header: Annotated[str, AfterValidator(_check_header_name), BeforeValidator(_lower)] = (
         Field(default="x-csrf-token", description="The header that carries the CSRF token.")
