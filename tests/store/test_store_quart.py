@@ -7,8 +7,9 @@ Driven through Quart's own test client against the shared real redis-server.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack, cast
 
 import pytest
 import redis
@@ -17,11 +18,14 @@ from quart import Quart, request, session
 from quart.typing import ResponseReturnValue
 
 from conftest import SECRET
-from cookie_session import RedisSessionStore, SessionConfig
-from cookie_session.quart import use_cookie_session
+from cookie_session import RedisSessionStore, SessionCodec, SessionConfig, SessionFields
+from cookie_session.quart import CookieSessionInterface, QuartSession, use_cookie_session
+from cookie_session.session import STARTED_KEY
 from redis_server import RedisServer, running_redis_server
 
 from .conftest import cookie_data, session_key, stored
+from .test_store_lifetime_details import a_moment_after_a_write_of, expires_in_ms
+from .test_store_lifetimes import DAY, HOUR, START, Clock
 
 
 @pytest.fixture
@@ -29,11 +33,17 @@ def anyio_backend() -> str:
     return "asyncio"  # Quart runs on asyncio only
 
 
-def quart_store_app(url: str, client: redis.asyncio.Redis | None = None) -> Quart:
-    """Routes over ``quart.session``: ``/show``, ``/set`` (POST JSON), ``/login?user=U``; with
-    ``client``, the store talks to Redis through it (``url`` then serves the settings only)."""
+def quart_store_app(
+    url: str, client: redis.asyncio.Redis | None = None, **fields: Unpack[SessionFields]
+) -> Quart:
+    """Routes over ``quart.session``: ``/show``, ``/set`` (POST JSON), ``/login?user=U``,
+    ``/regenerate``, ``/remember?days=N`` (``set_max_age``); with ``client``, the store talks to
+    Redis through it (``url`` then serves the settings only). ``fields``: further settings."""
+    fields.setdefault("secret_key", SECRET)
+    fields.setdefault("user_key", "user")
+    fields["store_url"] = url
     app = Quart(__name__)
-    use_cookie_session(app, secret_key=SECRET, store_url=url, user_key="user", store_client=client)
+    use_cookie_session(app, store_client=client, **fields)
 
     @app.route("/show")
     async def show() -> ResponseReturnValue:
@@ -49,7 +59,31 @@ def quart_store_app(url: str, client: redis.asyncio.Redis | None = None) -> Quar
         session["user"] = request.args["user"]
         return {"ok": True}
 
+    @app.route("/regenerate")
+    async def regenerate() -> ResponseReturnValue:
+        cast(QuartSession, session).regenerate()
+        return {"ok": True}
+
+    @app.route("/remember")
+    async def remember() -> ResponseReturnValue:
+        cast(QuartSession, session).set_max_age(int(request.args["days"]) * DAY)
+        return {"ok": True}
+
     return app
+
+
+def interface_of(app: Quart) -> CookieSessionInterface:
+    interface: object = app.session_interface  # Quart types it as its own default class
+    assert isinstance(interface, CookieSessionInterface)
+    return interface
+
+
+def clocked(app: Quart) -> Clock:
+    """Put ``app``'s session cookie on a clock the test moves (Redis keeps its own time)."""
+    interface = interface_of(app)
+    clock = Clock()
+    interface.cookie.codec = SessionCodec([SECRET], max_age=interface.config.max_age, clock=clock)
+    return clock
 
 
 def id_of(set_cookie: str) -> str:
@@ -223,3 +257,81 @@ async def test_quart_503_keeps_none_of_the_failed_response_s_headers(
     assert response.status_code == 503
     assert "Location" not in response.headers
     assert "X-Order" not in response.headers
+
+
+# -- lifetimes, regeneration, devices --------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_quart_store_max_lifetime_ends_an_active_session_and_deletes_its_data(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = quart_store_app(store_url, max_lifetime=3 * HOUR, refresh_after=60)
+    clock = clocked(app)
+    client = app.test_client()
+    session_id = id_of(
+        (await client.get("/login", query_string={"user": "alice"})).headers["Set-Cookie"]
+    )
+    for _ in range(5):  # active every half hour: rolling expiry alone would never end it
+        clock.now += HOUR / 2
+        assert (await (await client.get("/show")).get_json())["data"]["user"] == "alice"
+
+    clock.now += HOUR / 2 + 1
+    shown = await client.get("/show")
+
+    assert (await shown.get_json())["data"] == {}
+    assert shown.headers["Set-Cookie"].startswith("session=; ")
+    assert redis_client.exists(session_key(session_id)) == 0
+
+
+@pytest.mark.anyio
+async def test_quart_store_remember_me_sets_the_cookie_s_max_age_and_the_data_s_expiry(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = quart_store_app(store_url, max_age=DAY).test_client()
+    await client.post("/set", json={"cart": [1]})
+
+    remembered = await client.get("/remember", query_string={"days": "30"})
+
+    header = remembered.headers["Set-Cookie"]
+    assert f"Max-Age={30 * DAY};" in header
+    assert expires_in_ms(redis_client, id_of(header)) in a_moment_after_a_write_of(30 * DAY)
+
+
+@pytest.mark.anyio
+async def test_quart_store_regenerate_moves_the_session_to_a_new_id_with_a_new_start(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = quart_store_app(store_url, max_lifetime=2 * HOUR)
+    clock = clocked(app)
+    client = app.test_client()
+    before = id_of((await client.post("/set", json={"cart": [1]})).headers["Set-Cookie"])
+    clock.now += HOUR
+
+    await client.get("/regenerate")
+
+    after = (await (await client.get("/show")).get_json())["session_id"]
+    assert after != before
+    assert redis_client.exists(session_key(before)) == 0
+    assert stored(redis_client, after) == {"cart": [1], STARTED_KEY: START + HOUR}
+
+
+@pytest.mark.anyio
+async def test_quart_store_lists_a_tracked_session_with_its_device(store_url: str) -> None:
+    app = quart_store_app(store_url, track_devices=True)
+    clocked(app)
+    client = app.test_client()
+
+    logged_in = await client.get(
+        "/login",
+        query_string={"user": "alice"},
+        headers={"User-Agent": "Firefox/133.0"},
+        scope_base={"client": ("203.0.113.7", 50000)},
+    )
+
+    store = interface_of(app).store
+    assert store is not None
+    [info] = await store.list_sessions("alice")
+    assert info.session_id == id_of(logged_in.headers["Set-Cookie"])
+    assert (info.ip, info.user_agent) == ("203.0.113.7", "Firefox/133.0")
+    assert info.started_at == info.last_seen == datetime.fromtimestamp(START, UTC)
