@@ -71,8 +71,12 @@ def wait_until_ready(process: subprocess.Popen[bytes], demo: Demo) -> None:
 
 @pytest.fixture
 def start_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Demo]]:
-    """Start the demo (after the test has set its environment) and always stop it."""
+    """Start the demo (after the test has set its environment) and always stop it.
+
+    The demo's forms are CSRF-protected unless SESSION_CSRF says otherwise; the tests of what
+    they do post without tokens, so they say so (the protection's own tests unset it)."""
     monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    monkeypatch.setenv("SESSION_CSRF", "false")
     processes: list[subprocess.Popen[bytes]] = []
 
     def start() -> Demo:
@@ -191,6 +195,36 @@ def test_counter_of_another_cookie_jar_starts_again(demo: Demo) -> None:
         first.get("/counter")
 
         assert second.get("/counter").json() == {"counter": 1}
+
+
+# -- CSRF, on unless configured off ----------------------------------------------------------
+
+TOKEN_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="([A-Za-z0-9_-]+)">')
+
+
+def test_the_demo_s_forms_are_csrf_protected_unless_configured_otherwise(
+    start_demo: Callable[[], Demo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SESSION_CSRF")
+    demo = start_demo()
+    with demo.client() as client:
+        page = client.get("/").text
+        tokens = TOKEN_FIELD.findall(page)
+        refused = client.post("/increment")
+        accepted = client.post("/increment", data={"csrf_token": tokens[0]})
+
+        assert len(tokens) == page.count('method="post"') > 0  # every form
+        assert (refused.status_code, refused.text) == (403, "CSRF token missing")
+        assert accepted.status_code == 303
+        assert page_text(client, "counter") == "1"
+
+
+def test_session_csrf_false_turns_the_demo_s_protection_off(demo: Demo) -> None:
+    with demo.client() as client:
+        page = client.get("/").text
+
+        assert TOKEN_FIELD.search(page) is None
+        assert client.post("/increment").status_code == 303
 
 
 # -- the page --------------------------------------------------------------------------------

@@ -626,9 +626,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _demo_config() -> tuple[SessionConfig, bool]:
-    """The environment's configuration, with a new secret if (and only if) none is set."""
+    """The environment's configuration, with a new secret if (and only if) none is set, and
+    CSRF protection on unless the environment (or .env) says otherwise: the demo's forms show
+    how a protected form looks."""
     try:
-        return SessionConfig.from_env(), False
+        config, throwaway_secret = SessionConfig.from_env(), False
     except ValidationError as error:
         secret_missing = any(
             problem["type"] == "missing" and problem["loc"] == ("secret_key",)
@@ -636,7 +638,10 @@ def _demo_config() -> tuple[SessionConfig, bool]:
         )
         if not secret_missing:
             raise
-    return SessionConfig.from_env(secret_key=new_secret()), True
+        config, throwaway_secret = SessionConfig.from_env(secret_key=new_secret()), True
+    if "csrf" not in config.model_fields_set:  # set from the environment or .env: as it says
+        config = SessionConfig.from_env(secret_key=config.secret_key, csrf=True)
+    return config, throwaway_secret
 
 
 # -- output ----------------------------------------------------------------------------------
