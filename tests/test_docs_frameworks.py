@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient as LitestarTestClient
+from mypy import api as mypy_api
 from quart import Quart
 from starlette.testclient import TestClient
 
@@ -68,6 +69,18 @@ def test_each_framework_section_shows_its_recipe_and_every_recipe_is_shown() -> 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_OF_SECTION.values()))
 def test_the_recipes_pass_mypy_strict(recipe: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert mypy_errors(RECIPES / recipe, monkeypatch) == []
+
+
+def test_the_recipes_pass_mypy_strict_without_pydantic_s_plugin(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The page says so: an application need not configure the plugin for them.
+    monkeypatch.chdir(ROOT)
+    recipes = [(RECIPES / name).relative_to(ROOT).as_posix() for name in RECIPE_OF_SECTION.values()]
+    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n", encoding="utf-8")
+    report, errors, status = mypy_api.run(["--config-file", str(tmp_path / "mypy.ini"), *recipes])
+
+    assert (errors, status) == ("", 0), report
 
 
 # -- each recipe, driven through its framework's test client -----------------------------------
