@@ -38,6 +38,7 @@ from cookie_session.session import (
 )
 from cookie_session.store import (
     INDEXED_FIELD,
+    LIFETIME_GRACE,
     RedisSessionStore,
     WriteOutcome,
     is_session_id,
@@ -479,9 +480,8 @@ class StoreFlow:
     def _in_redis(self, own: int | None, user: str | None, started: int | None) -> int | None:
         """How long Redis keeps the session after this write, in seconds (``None``: the
         store's lifetime for a signed-in or an anonymous session): its own lifetime or the
-        store's, never past what remains of ``max_lifetime`` for a session ``started`` then, so
-        that Redis forgets it, and :meth:`RedisSessionStore.list_sessions` stops listing it,
-        when it ends."""
+        store's, never more than ``LIFETIME_GRACE`` past what remains of ``max_lifetime`` for
+        a session ``started`` then: Redis forgets it soon after it ends."""
         if started is None:  # no max_lifetime
             return own
         store = self.store
@@ -492,7 +492,7 @@ class StoreFlow:
         remaining = self.cookie.within_lifetime(lifetime, started)
         if remaining >= lifetime:
             return own
-        return remaining if remaining > 0 else 1  # ending now: a second, not "no expiry"
+        return min(remaining + LIFETIME_GRACE, lifetime)
 
     def _set_cookie(
         self,

@@ -66,6 +66,7 @@ from cookie_session._store_connection import (
 from cookie_session._store_url import split_hosts_url
 from cookie_session.codec import decode_json_value
 from cookie_session.devices import DEVICE_FIELD, DeviceRecord, SessionInfo
+from cookie_session.session import STARTED_KEY
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LIFETIME",
+    "LIFETIME_GRACE",
     "SESSION_ID_BYTES",
     "RedisSessionStore",
     "WriteOutcome",
@@ -89,6 +91,11 @@ SESSION_ID_BYTES: Final = 32
 DEFAULT_LIFETIME: Final = 14 * 24 * 60 * 60
 """Seconds a session lives after its last write when ``max_age`` is None (a browser-session
 cookie still needs its data to end some day)."""
+LIFETIME_GRACE: Final = 60
+"""Seconds Redis keeps a session past the end of its ``max_lifetime``: a request in that time
+finds it and ends it as the server's check does (its cookie deleted, the end audited) rather
+than finding an ID Redis has already forgotten; :meth:`RedisSessionStore.list_sessions` and
+:meth:`RedisSessionStore.user_sessions` leave it out."""
 TIMEOUT_SECONDS: Final = 5.0
 """How long connecting, waiting for a free connection, and each operation's replies may take
 before the store counts Redis as unavailable, unless the URL sets ``socket_connect_timeout`` or
@@ -254,6 +261,7 @@ class RedisSessionStore:
         anonymous_lifetime: int | None = None,
         audit_key: str | None = None,
         track_devices: bool = False,
+        max_lifetime: int | None = None,
     ) -> None:
         if (url is None) == (client is None):
             raise TypeError("RedisSessionStore needs a URL or a client (client=), not both")
@@ -268,6 +276,9 @@ class RedisSessionStore:
         """The session key that names the user, if sessions are indexed by user."""
         self.track_devices = track_devices
         """Whether signed-in sessions record their device (:meth:`list_sessions` reports it)."""
+        self.max_lifetime = max_lifetime
+        """Seconds a session lasts from its start at most (``max_lifetime``), if limited:
+        Redis keeps one a little past that end (``LIFETIME_GRACE``), which the lists leave out."""
         self._lifetime_ms = str(lifetime * 1000)
         self._anonymous_ms = str(self.anonymous_lifetime * 1000)
         self._redis = _connections(self._url, client)
@@ -294,6 +305,7 @@ class RedisSessionStore:
             anonymous_lifetime=config.anonymous_max_age,
             audit_key=config.secret_key.get_secret_value(),
             track_devices=config.track_devices,
+            max_lifetime=config.max_lifetime,
         )
 
     def __repr__(self) -> str:
@@ -539,10 +551,19 @@ class RedisSessionStore:
         ids = await self._indexed_ids(user)
         if not ids:
             return []
-        exists = await self._pipeline(
-            "list", [("EXISTS", self.session_key(session_id)) for session_id in ids]
-        )
-        return [session_id for session_id, found in zip(ids, exists, strict=True) if found]
+        commands: list[Command] = []
+        for session_id in ids:
+            commands.append(("EXISTS", self.session_key(session_id)))
+            if self.max_lifetime is not None:
+                commands.append(("HGET", self.session_key(session_id), STARTED_KEY))
+        replies = await self._pipeline("list", commands)
+        step = 1 if self.max_lifetime is None else 2
+        return [
+            session_id
+            for position, session_id in enumerate(ids)
+            if replies[position * step]
+            and (step == 1 or not self._lifetime_over(replies[position * step + 1]))
+        ]
 
     async def list_sessions(self, user: str | int) -> list[SessionInfo]:
         """``user``'s live sessions, the most recently seen first: with ``track_devices``, when
@@ -556,19 +577,24 @@ class RedisSessionStore:
         if not ids:
             return []
         commands: list[Command] = []
+        limited = self.max_lifetime is not None
         for session_id in ids:
             key = self.session_key(session_id)
             commands.append(("PTTL", key))
             if self.track_devices:
                 commands.append(("HGET", key, DEVICE_FIELD))
+            if limited:
+                commands.append(("HGET", key, STARTED_KEY))
         replies = await self._pipeline("list", commands)
-        step = 2 if self.track_devices else 1
+        step = 1 + self.track_devices + limited
         now_ms = time.time() * 1000
         sessions: list[SessionInfo] = []
         for position, session_id in enumerate(ids):
             remaining_ms = int(replies[position * step])
             if remaining_ms < 0:
                 continue  # no such session (expired, or a login whose write is on its way)
+            if limited and self._lifetime_over(replies[position * step + step - 1]):
+                continue  # past max_lifetime: Redis keeps it only for LIFETIME_GRACE
             expires_at = datetime.fromtimestamp((now_ms + remaining_ms) / 1000, UTC)
             stored = replies[position * step + 1] if self.track_devices else None
             record = DeviceRecord.from_json(_text(stored) if stored is not None else None)
@@ -578,6 +604,13 @@ class RedisSessionStore:
                 sessions.append(record.info(session_id, expires_at))
         sessions.sort(key=_most_recent_first)
         return sessions
+
+    def _lifetime_over(self, started: bytes | str | None) -> bool:
+        """Whether a session whose ``_cs.started`` field is ``started`` (as Redis replied) is
+        past ``max_lifetime``: it is empty on its next request, so it is not listed."""
+        assert self.max_lifetime is not None
+        text = _text(started) if started is not None else ""
+        return text.isdigit() and time.time() - int(text) > self.max_lifetime
 
     async def _indexed_ids(self, user: str | int) -> list[str]:
         """The IDs ``user``'s index holds once it has forgotten those whose time is up."""

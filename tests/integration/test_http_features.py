@@ -33,7 +33,6 @@ FRAMEWORKS = ("starlette", "litestar", "quart")
 MODES = ("signed", "encrypted", "store")
 COMBINATIONS = list(itertools.product(FRAMEWORKS, MODES))
 STORE_COMBINATIONS = [(framework, "store") for framework in FRAMEWORKS]
-COOKIE_COMBINATIONS = [combination for combination in COMBINATIONS if combination[1] != "store"]
 
 MAX_LIFETIME = 4
 """Seconds a session of the lifetime servers may live, however active."""
@@ -444,15 +443,6 @@ def lifetime_run(
     return run
 
 
-@pytest.fixture(params=COOKIE_COMBINATIONS, ids=_combination_id)
-def cookie_lifetime_run(
-    request: pytest.FixtureRequest, lifetime_runs: dict[tuple[str, str], LifetimeRun]
-) -> LifetimeRun:
-    """The lifetime run of each (framework, mode) that keeps the session in the cookie."""
-    run: LifetimeRun = lifetime_runs[request.param]
-    return run
-
-
 def test_a_session_past_its_max_lifetime_is_empty_though_active_all_along(
     lifetime_run: LifetimeRun,
 ) -> None:
@@ -474,10 +464,10 @@ def test_no_cookie_of_a_session_outlives_its_max_lifetime(lifetime_run: Lifetime
     assert all(0 <= max_age <= MAX_LIFETIME for max_age in max_ages), cookies
 
 
-def test_a_cookie_session_ended_by_max_lifetime_has_its_cookie_deleted(
-    cookie_lifetime_run: LifetimeRun,
+def test_a_session_ended_by_max_lifetime_has_its_cookie_deleted(
+    lifetime_run: LifetimeRun,
 ) -> None:
-    (deletion,) = cookie_lifetime_run.set_cookies[-1]
+    (deletion,) = lifetime_run.set_cookies[-1]
 
     assert deletion.startswith("session=;")
     assert "Max-Age=0" in deletion
@@ -500,10 +490,10 @@ def test_a_stored_session_ended_by_max_lifetime_is_gone_from_the_store(
     assert left == []  # the run's session was the server's only one
 
 
-def test_the_end_of_a_cookie_sessions_max_lifetime_is_an_audit_line(
-    cookie_lifetime_run: LifetimeRun,
+def test_the_end_of_a_session_s_max_lifetime_is_an_audit_line(
+    lifetime_run: LifetimeRun,
 ) -> None:
-    lines = cookie_lifetime_run.deployment.audit_lines()
+    lines = lifetime_run.deployment.audit_lines()
     ended = [line for line in lines if line.startswith("session ended:")]
 
     assert len(ended) == 1, lines
