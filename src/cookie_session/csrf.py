@@ -25,7 +25,14 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+    MutableMapping,
+)
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import parse_qsl
 
@@ -34,7 +41,7 @@ from cookie_session.types import AnyReceive, AnyScope, AnySend, ASGIApp
 
 if TYPE_CHECKING:
     from quart import Quart
-    from quart.wrappers import Response
+    from quart.wrappers import Request, Response
 
     from cookie_session.config import SessionConfig
     from cookie_session.cookie import SessionCookie
@@ -409,6 +416,7 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
         if request.method in SAFE_METHODS or request.path.startswith(config.csrf_exempt):
             return None
         token = request.headers.get(config.csrf_header) or None
+        body: bytes | None = None
         if token is None and request.mimetype.encode("latin-1") in FORM_TYPES:
             if (request.content_length or 0) > FORM_LIMIT:
                 return refuse(oversized)
@@ -425,6 +433,42 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
             return refuse(MISSING)
         if not verify_csrf_token(quart.session._get_current_object(), token):  # type: ignore[attr-defined]  # werkzeug's LocalProxy
             return refuse(INVALID)
+        if body is not None:
+            await _parse_quart_form(request, body)
         return None
 
     app.before_request(check_csrf_token)
+
+
+async def _parse_quart_form(request: Request, body: bytes) -> None:
+    """Fill Quart's form and files from the ``body`` the check read, as ``request.form`` would
+    have: once the body is read, Quart's own parser finds nothing left to read (0.23) or, had it
+    run first, leaves ``get_data()`` empty (0.20 to 0.22). Its parser, its limits and its
+    storage classes, on the same bytes; the result goes where ``request.form`` keeps it."""
+
+    parser = request.make_form_data_parser()
+    request._form, request._files = await parser.parse(
+        _ReadBody(body),  # type: ignore[arg-type]  # a Body, to Quart: awaited or iterated
+        request.mimetype,
+        request.content_length,
+        request.mimetype_params,
+    )
+
+
+class _ReadBody:
+    """A body already read, as Quart's form parsers take one: awaited whole (urlencoded) or
+    iterated (multipart)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        return self._whole().__await__()
+
+    async def _whole(self) -> bytes:
+        return self._data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._data
