@@ -498,7 +498,8 @@ class RedisSessionStore:
         return bool(deleted)
 
     async def revoke_user(self, user: str | int) -> int:
-        """Delete every session of ``user`` ("log out everywhere"); return how many there were.
+        """Delete every session of ``user`` ("log out everywhere"); return how many live ones
+        there were.
 
         Needs ``user_key``: only then are sessions indexed by user. A session being created
         while this runs (a login) is either deleted here or, written just after, still listed
@@ -509,7 +510,7 @@ class RedisSessionStore:
 
     async def revoke_other_sessions(self, user: str | int, *, keep: str | None) -> int:
         """Delete every session of ``user`` but ``keep`` ("log out other devices"); return how
-        many there were. ``keep`` is usually ``request.session.session_id``.
+        many live ones there were. ``keep`` is usually ``request.session.session_id``.
 
         Needs ``user_key``; a login completing meanwhile is treated as by :meth:`revoke_user`.
         """
@@ -520,7 +521,8 @@ class RedisSessionStore:
     async def _revoke_listed(self, name: str, *, keep: str | None, by: str) -> int:
         """Delete the sessions ``name``'s index lists, but ``keep``; only the IDs whose session
         this call deleted leave the index (one listed but not yet written may be a login on its
-        way, which the next call must still find)."""
+        way, which the next call must still find). Counted and audited: the live ones (one past
+        ``max_lifetime``, kept for ``LIFETIME_GRACE``, goes without a word)."""
         index = self.user_index_key(name)
         redis = self._redis
         ids = [
@@ -530,15 +532,33 @@ class RedisSessionStore:
         ]
         if not ids:
             return 0
-        replies = await self._pipeline(
-            "revoke", [("DEL", self.session_key(session_id)) for session_id in ids]
-        )
-        deleted = [session_id for session_id, reply in zip(ids, replies, strict=True) if reply]
+        limited = self.max_lifetime is not None
+        commands: list[Command] = []
+        for session_id in ids:
+            key = self.session_key(session_id)
+            if limited:  # its start, read as it goes: one past max_lifetime is not counted
+                commands.append(("HGET", key, STARTED_KEY))
+            commands.append(("DEL", key))
+        replies = await self._pipeline("revoke", commands)
+        step = 1 + limited
+        deleted = [
+            session_id
+            for position, session_id in enumerate(ids)
+            if replies[position * step + limited]
+        ]
         if deleted:
             await self._pipeline("revoke", [("ZREM", index, *deleted)])
-        for session_id in deleted:
+        live = deleted
+        if limited:
+            started = {
+                session_id: replies[position * step] for position, session_id in enumerate(ids)
+            }
+            live = [
+                session_id for session_id in deleted if not self._lifetime_over(started[session_id])
+            ]
+        for session_id in live:
             self._audit.log("revoked", session_id, name, by=by)
-        return len(deleted)
+        return len(live)
 
     async def user_sessions(self, user: str | int) -> list[str]:
         """The IDs of ``user``'s live sessions, by when their index entries run out (each a

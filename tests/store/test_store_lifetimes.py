@@ -128,6 +128,35 @@ async def test_a_session_past_max_lifetime_is_not_listed_while_redis_still_keeps
         await store.aclose()
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("everywhere", [False, True], ids=["other devices", "everywhere"])
+async def test_a_revocation_deletes_a_session_past_max_lifetime_without_counting_it(
+    store_url: str,
+    redis_client: redis.Redis,
+    everywhere: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = RedisSessionStore.from_config(store_app(store_url, max_lifetime=HOUR).config)
+    now = int(time.time())
+    try:
+        ended = await store.create({USER_KEY: '"alice"', STARTED_KEY: str(now - HOUR - 5)}, "alice")
+        live = await store.create({USER_KEY: '"alice"', STARTED_KEY: str(now - 60)}, "alice")
+        kept = await store.create({USER_KEY: '"alice"', STARTED_KEY: str(now - 60)}, "alice")
+        with caplog.at_level(logging.INFO, logger="cookie_session.audit"):
+            if everywhere:
+                revoked = await store.revoke_user("alice")
+            else:
+                revoked = await store.revoke_other_sessions("alice", keep=kept)
+    finally:
+        await store.aclose()
+
+    assert revoked == 1 + everywhere  # "logged out N other devices": the live ones
+    assert redis_client.exists(session_key(ended), session_key(live)) == 0
+    assert redis_client.exists(session_key(kept)) == (0 if everywhere else 1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cookie_session.audit"]
+    assert len(lines) == revoked
+
+
 def test_a_remembered_session_s_data_still_expires_at_max_lifetime(
     store_url: str, redis_client: redis.Redis
 ) -> None:
