@@ -386,10 +386,10 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
 
     ``sessions`` is the interface :func:`cookie_session.quart.use_cookie_session` returned;
     its configuration must have ``csrf=True``. The token is taken from the body Quart caches
-    (``request.get_data(cache=True)``) with the middleware's own form reader, never through
-    ``request.form``: Quart's multipart parser consumes the cached body, and the view would
-    then find it empty. The view reads the body, the form and the files as it would without
-    the check. A form over 1 MiB is refused, saying to send the header.
+    (``request.get_data(cache=True)``) with the middleware's own form reader, and Quart's form
+    and files are then filled from those bytes (:func:`_parse_quart_form`), so the view reads
+    the body, the form and the files as it would without the check. A form over 1 MiB is
+    refused, saying to send the header.
     """
     import quart  # only Quart applications call this
 
@@ -421,7 +421,7 @@ def check_quart_requests(app: Quart, sessions: QuartSessions) -> None:
             if (request.content_length or 0) > FORM_LIMIT:
                 return refuse(oversized)
             # Quart reads the whole body for get_data: the same limit, after the fact. Cached,
-            # the body is what the view's get_data, form and files read in their turn.
+            # it is what the view's get_data reads; its form and files are filled below.
             body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
             if len(body) > FORM_LIMIT:
                 return refuse(oversized)
