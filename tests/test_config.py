@@ -9,6 +9,7 @@ import subprocess
 import sys
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -479,7 +480,7 @@ def test_cookie_rules_accept_what_browsers_accept(settings: dict[str, Any]) -> N
     assert make(**settings).model_dump(include=set(settings)) == settings
 
 
-# --- Encryption ----------------------------------------------------------------------------
+# --- Settings that need an extra ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("encrypt", [True, False])
@@ -487,69 +488,72 @@ def test_encrypt_is_accepted_with_cryptography_installed(encrypt: bool) -> None:
     assert make(encrypt=encrypt).encrypt is encrypt
 
 
-def test_encrypt_without_cryptography_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "cryptography", None)  # as if it were not installed
+@dataclass(frozen=True)
+class NeedsExtra:
+    """A setting that needs an optional package: refused without it, naming the extra."""
 
-    error = refuse(encrypt=True)
+    setting: str
+    module: str  # what the check looks for: set to None in sys.modules, it is "not installed"
+    error_type: str
+    extra: str
+    variable_value: str
+    message_start: str
+
+
+NEEDS_EXTRA = [
+    pytest.param(
+        NeedsExtra(
+            "encrypt", "cryptography", "encryption_unavailable", "encryption", "yes",
+            "SESSION_ENCRYPT (from the environment): encrypt=True needs",
+        ),
+        id="encrypt",
+    ),
+    pytest.param(
+        NeedsExtra(
+            "csrf", "python_multipart", "csrf_form_parser_unavailable", "csrf", "true",
+            "SESSION_CSRF (from the environment): csrf=True reads",
+        ),
+        id="csrf",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("needs", NEEDS_EXTRA)
+def test_a_setting_without_its_package_names_the_extra(
+    needs: NeedsExtra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, needs.module, None)  # as if it were not installed
+
+    error = refuse(**{needs.setting: True})
 
     [problem] = error.errors()
-    assert (problem["loc"], problem["type"]) == (("encrypt",), "encryption_unavailable")
-    assert "pip install 'cookie-session[encryption]'" in problem["msg"]
+    assert (problem["loc"], problem["type"]) == ((needs.setting,), needs.error_type)
+    assert f"pip install 'cookie-session[{needs.extra}]'" in problem["msg"]
 
 
-def test_signed_cookies_need_no_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "cryptography", None)
-
-    assert make(encrypt=False).encrypt is False
-
-
-def test_encrypt_without_cryptography_names_its_variable(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("needs", NEEDS_EXTRA)
+def test_a_setting_left_off_needs_no_package(
+    needs: NeedsExtra, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "cryptography", None)
+    monkeypatch.setitem(sys.modules, needs.module, None)
+
+    assert getattr(make(**{needs.setting: False}), needs.setting) is False
+
+
+@pytest.mark.parametrize("needs", NEEDS_EXTRA)
+def test_a_setting_without_its_package_names_its_variable(
+    needs: NeedsExtra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, needs.module, None)
     monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
-    monkeypatch.setenv("SESSION_ENCRYPT", "yes")
+    monkeypatch.setenv(f"SESSION_{needs.setting.upper()}", needs.variable_value)
 
     with pytest.raises(ValidationError) as caught:
         SessionConfig.from_env(None)
 
     [problem] = caught.value.errors()
-    assert problem["msg"].startswith("SESSION_ENCRYPT (from the environment): encrypt=True needs")
-    assert "cookie-session[encryption]" in problem["msg"]
-
-
-# --- CSRF's form parser --------------------------------------------------------------------
-
-
-def test_csrf_without_python_multipart_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "python_multipart", None)  # as if it were not installed
-
-    error = refuse(csrf=True)
-
-    [problem] = error.errors()
-    assert (problem["loc"], problem["type"]) == (("csrf",), "csrf_form_parser_unavailable")
-    assert "pip install 'cookie-session[csrf]'" in problem["msg"]
-
-
-def test_csrf_off_needs_no_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "python_multipart", None)
-
-    assert make(csrf=False).csrf is False
-
-
-def test_csrf_without_python_multipart_names_its_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "python_multipart", None)
-    monkeypatch.setenv("SESSION_SECRET_KEY", VALID_SECRET)
-    monkeypatch.setenv("SESSION_CSRF", "true")
-
-    with pytest.raises(ValidationError) as caught:
-        SessionConfig.from_env(None)
-
-    [problem] = caught.value.errors()
-    assert problem["msg"].startswith("SESSION_CSRF (from the environment): csrf=True reads")
-    assert "cookie-session[csrf]" in problem["msg"]
+    assert problem["msg"].startswith(needs.message_start)
+    assert f"cookie-session[{needs.extra}]" in problem["msg"]
 
 
 def test_a_csrf_configuration_does_not_import_python_multipart() -> None:
@@ -580,7 +584,7 @@ def test_from_env_reads_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         "SESSION_HTTPS_ONLY": "true",
         "SESSION_DOMAIN": "",
         "SESSION_PARTITIONED": "1",
-        # true cannot go with a store (test_encrypt_without_cryptography_names_its_variable
+        # true cannot go with a store (test_a_setting_without_its_package_names_its_variable
         # reads a true one)
         "SESSION_ENCRYPT": "false",
         "SESSION_REFRESH_AFTER": "600",
