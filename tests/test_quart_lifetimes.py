@@ -14,7 +14,14 @@ from quart.typing import ResponseReturnValue
 from conftest import SECRET
 from cookie_session import SealedCodec, SessionCodec, SessionFields, csrf_token
 from cookie_session.quart import QuartSession, use_cookie_session
-from test_lifetimes import DAY, HOUR, MODES, Clock, audit_lines
+from test_lifetimes import (
+    DAY,
+    HOUR,
+    MODES,
+    Clock,
+    assert_started_regenerated_and_ended,
+    audit_lines,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -173,17 +180,4 @@ async def test_quart_encrypted_sessions_write_their_audit_lines_without_the_cook
         site.later(HOUR + 1)
         await site.get("/")
 
-    lines = audit_lines(caplog)
-    assert [line.split(":")[0] for line in lines] == [
-        "session started",
-        "session regenerated",
-        "session ended",
-    ]
-    assert "reason=max_lifetime" in lines[-1]
-    assert all("ref=" in line for line in lines)
-    text = "\n".join(lines)
-    for value in (cookie, regenerated):
-        assert value not in text
-        assert value.rpartition(".")[2] not in text
-    assert NOTE not in text
-    assert SECRET not in text
+    assert_started_regenerated_and_ended(audit_lines(caplog), [cookie, regenerated], NOTE)

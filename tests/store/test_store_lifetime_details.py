@@ -147,13 +147,18 @@ def test_a_regenerated_session_outlives_its_first_start_s_max_lifetime(store_url
     assert shown["data"] == {"cart": [1], STARTED_KEY: START + HOUR}
 
 
-def test_a_session_from_before_max_lifetime_ends_max_lifetime_after_its_cookie_was_signed(
-    store_url: str, redis_client: redis.Redis
-) -> None:
+def cookie_from_before_max_lifetime(store_url: str) -> str:
+    """The cookie of a store session written, at START, without ``max_lifetime`` set."""
     before = store_app(store_url)
     clocked(before)
     with TestClient(before) as client:
-        cookie = session_cookie(client.post("/set", json={"cart": [1]})) or ""
+        return session_cookie(client.post("/set", json={"cart": [1]})) or ""
+
+
+def test_a_session_from_before_max_lifetime_ends_max_lifetime_after_its_cookie_was_signed(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    cookie = cookie_from_before_max_lifetime(store_url)
     after = store_app(store_url, max_lifetime=HOUR)
     clocked(after).now += 2 * HOUR
 
@@ -167,10 +172,7 @@ def test_a_session_from_before_max_lifetime_ends_max_lifetime_after_its_cookie_w
 def test_a_session_from_before_max_lifetime_records_its_cookie_s_signing_time_as_its_start(
     store_url: str, redis_client: redis.Redis
 ) -> None:
-    before = store_app(store_url)
-    clocked(before)
-    with TestClient(before) as client:
-        cookie = session_cookie(client.post("/set", json={"cart": [1]})) or ""
+    cookie = cookie_from_before_max_lifetime(store_url)
     after = store_app(store_url, max_lifetime=HOUR)
     clocked(after).now += HOUR / 2
 
