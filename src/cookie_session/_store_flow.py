@@ -360,15 +360,20 @@ class StoreFlow:
         user = user_of_field(user_text)
         own = _json_int(fields.get(MAX_AGE_KEY))  # the session's own lifetime (set_max_age)
         browser = fields.get(MAX_AGE_KEY) == "null"  # set_max_age(None): no Max-Age
+        # With max_lifetime, one time for the whole write: a new session's start, its expiry
+        # in Redis and its cookie's Max-Age agree, however long the round trips take.
+        now = self.cookie.now() if self.cookie.max_lifetime is not None else None
         if session_id is None:  # no session, or one Redis no longer knows: never its ID
             if not fields:
                 if opened.ended:
                     self._delete_cookie(message)
                 return None
-            started = self._start(fields, fresh=True)
+            started = self._start(fields, now, fresh=True)
             self._add_device(fields, opened, user, same_user=False)
-            new_id = await store.create(fields, user, lifetime=self._in_redis(own, user, started))
-            self._set_cookie(message, new_id, own, started, browser=browser)
+            new_id = await store.create(
+                fields, user, lifetime=self._in_redis(own, user, started, now)
+            )
+            self._set_cookie(message, new_id, own, started, now, browser=browser)
             self._audit.log("started", new_id, user)
             return new_id
         old_text = loaded.get(user_key) if user_key is not None else None
@@ -384,18 +389,18 @@ class StoreFlow:
             # (A secret made in this very request, after regenerate(), is already new.)
             if fields.get(CSRF_SECRET_KEY) == loaded.get(CSRF_SECRET_KEY):
                 fields.pop(CSRF_SECRET_KEY, None)
-            started = self._start(fields, fresh=True)
+            started = self._start(fields, now, fresh=True)
             self._add_device(fields, opened, user, same_user=user == old_user)
             moved_id = await store.move(
-                session_id, fields, old_user, user, lifetime=self._in_redis(own, user, started)
+                session_id, fields, old_user, user, lifetime=self._in_redis(own, user, started, now)
             )
             if moved_id is None:
                 _log_gone()
                 return None
-            self._set_cookie(message, moved_id, own, started, browser=browser)
+            self._set_cookie(message, moved_id, own, started, now, browser=browser)
             self._audit.log("moved", moved_id, user, previous=self._audit.reference(session_id))
             return moved_id
-        started = self._start(fields, fresh=False, loaded=loaded, signed_at=opened.signed_at)
+        started = self._start(fields, now, fresh=False, loaded=loaded, signed_at=opened.signed_at)
         changed = {key: value for key, value in fields.items() if loaded.get(key) != value}
         removed = [key for key in loaded if key not in fields]
         if opened.seen_due and (changed or removed or resend):
@@ -406,7 +411,7 @@ class StoreFlow:
                 changed,
                 removed,
                 user,
-                lifetime=self._in_redis(own, user, started),
+                lifetime=self._in_redis(own, user, started, now),
                 indexed_until=opened.indexed_until,
             )
             if outcome is WriteOutcome.GONE:
@@ -422,12 +427,12 @@ class StoreFlow:
         elif not await store.touch(
             session_id,
             user,
-            lifetime=self._in_redis(own, user, started),
+            lifetime=self._in_redis(own, user, started, now),
             indexed_until=opened.indexed_until,
         ):
             return None  # gone meanwhile
         # Signed afresh, so the cookie lives as long as the data it points to.
-        self._set_cookie(message, session_id, own, started, browser=browser)
+        self._set_cookie(message, session_id, own, started, now, browser=browser)
         return session_id
 
     def _add_device(
@@ -460,28 +465,31 @@ class StoreFlow:
     def _start(
         self,
         fields: dict[str, str],
+        now: int | None,
         *,
         fresh: bool,
         loaded: Mapping[str, str] | None = None,
         signed_at: int | None = None,
     ) -> int | None:
-        """With ``max_lifetime``: when the session started, recorded in ``fields`` (now for a
-        new or moved session; else as loaded, or, for a session from before the setting, when
-        its cookie was signed)."""
-        if self.cookie.max_lifetime is None:
+        """With ``max_lifetime`` (``now`` is then the write's time): when the session started,
+        recorded in ``fields`` (``now`` for a new or moved session; else as loaded, or, for a
+        session from before the setting, when its cookie was signed)."""
+        if now is None:  # no max_lifetime
             return None
         recorded = None if fresh or loaded is None else _json_int(loaded.get(STARTED_KEY))
         started = recorded if recorded is not None else signed_at
         if fresh or started is None:
-            started = self.cookie.now()
+            started = now
         fields[STARTED_KEY] = str(started)
         return started
 
-    def _in_redis(self, own: int | None, user: str | None, started: int | None) -> int | None:
+    def _in_redis(
+        self, own: int | None, user: str | None, started: int | None, now: int | None
+    ) -> int | None:
         """How long Redis keeps the session after this write, in seconds (``None``: the
         store's lifetime for a signed-in or an anonymous session): its own lifetime or the
         store's, never more than ``LIFETIME_GRACE`` past what remains of ``max_lifetime`` for
-        a session ``started`` then: Redis forgets it soon after it ends."""
+        a session ``started`` then (at ``now``): Redis forgets it soon after it ends."""
         if started is None:  # no max_lifetime
             return own
         store = self.store
@@ -489,7 +497,7 @@ class StoreFlow:
             lifetime = own
         else:
             lifetime = store.lifetime if user is not None else store.anonymous_lifetime
-        remaining = self.cookie.within_lifetime(lifetime, started)
+        remaining = self.cookie.within_lifetime(lifetime, started, now)
         if remaining >= lifetime:
             return own
         return min(remaining + LIFETIME_GRACE, lifetime)
@@ -500,17 +508,19 @@ class StoreFlow:
         session_id: str,
         own: int | None = None,
         started: int | None = None,
+        now: int | None = None,
         *,
         browser: bool = False,
     ) -> None:
         """The cookie of ``session_id``: with the session's own lifetime in it (the server's
         age check follows it) and as its ``Max-Age``, never past ``max_lifetime``; without
-        ``Max-Age`` for a ``browser`` session (``set_max_age(None)``)."""
+        ``Max-Age`` for a ``browser`` session (``set_max_age(None)``). ``started`` and ``now``
+        as for :meth:`_in_redis`."""
         carried: dict[str, object] = {ID_FIELD: session_id}
         if own is not None:
             carried[MAX_AGE_KEY] = own
         json_text = self.cookie.codec.serialise(carried)
-        max_age = None if browser else self.cookie.max_age_for(carried, started)
+        max_age = None if browser else self.cookie.max_age_for(carried, started, now)
         self.cookie.set(message, json_text, max_age)
 
     def _delete_cookie(self, message: Message) -> None:

@@ -22,9 +22,16 @@ from starlette.responses import JSONResponse
 from starlette.testclient import TestClient
 
 from conftest import SECRET
-from cookie_session import RedisSessionStore, SessionFields, SessionMiddleware, get_session
+from cookie_session import (
+    RedisSessionStore,
+    SessionCodec,
+    SessionFields,
+    SessionMiddleware,
+    get_session,
+)
 from cookie_session._audit import Auditor
 from cookie_session.session import MAX_AGE_KEY, STARTED_KEY
+from cookie_session.store import LIFETIME_GRACE
 
 from .conftest import (
     MakeClient,
@@ -37,7 +44,7 @@ from .conftest import (
     stored,
     with_cookie,
 )
-from .test_store_lifetimes import DAY, HOUR, START, clocked, max_age_of
+from .test_store_lifetimes import DAY, HOUR, START, Clock, clocked, max_age_of
 
 THIRTY_DAYS = 30 * DAY
 
@@ -107,6 +114,32 @@ def test_the_cookie_s_max_age_never_outlives_what_remains_of_max_lifetime(store_
 
     assert max_age_of(first) == str(2 * HOUR)
     assert max_age_of(later) == str(HOUR)
+
+
+class TickingClock(Clock):
+    """A clock a second later at every read: a write whose round trips to Redis take long."""
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+@pytest.mark.parametrize("start", ["new", "regenerated"])
+def test_a_start_and_its_cookie_s_max_age_are_taken_at_one_time(
+    store_url: str, redis_client: redis.Redis, start: str
+) -> None:
+    app = store_app(store_url, max_lifetime=2 * HOUR)  # max_age: the default 14 days
+    app.codec = SessionCodec([SECRET], max_age=app.config.max_age, clock=TickingClock())
+    with TestClient(app) as client:
+        response = client.post("/set", json={"n": 1})
+        if start == "regenerated":
+            response = client.get("/regenerate")
+    session_id = id_in(session_cookie(response) or "")
+
+    assert max_age_of(response) == str(2 * HOUR)  # all that remains of the new start
+    assert expires_in_ms(redis_client, session_id) in a_moment_after_a_write_of(
+        2 * HOUR + LIFETIME_GRACE
+    )
 
 
 def test_a_remembered_session_s_cookie_still_ends_at_max_lifetime(store_url: str) -> None:
