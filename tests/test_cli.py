@@ -35,6 +35,7 @@ from cookie_session import (
     SessionMiddleware,
     get_session,
 )
+from cookie_session._audit import Auditor
 from cookie_session.cli import main
 from redis_server import free_port
 from redis_topologies import ClusterServers
@@ -925,10 +926,23 @@ def test_revoke_signs_a_user_out_everywhere(
 
         assert result.returncode == 0, result.output
         assert result.stdout == "revoked 2 sessions of user 'alice'\n"
+        assert audit_lines(result) == ["session revoked: user='alice' by=revoke_user"] * 2
         assert again.stdout == "revoked 0 sessions of user 'alice'\n"
+        assert audit_lines(again) == []
         assert laptop.get("/whoami").json() == {"user": None}
         assert phone.get("/whoami").json() == {"user": None}
         assert other.get("/whoami").json() == {"user": "bob"}
+
+
+def audit_lines(result: Run) -> list[str]:
+    """The audit lines a command wrote on stderr, their reference left out (the ID's keyed
+    hash: random as the ID)."""
+    prefix = "cookie_session.audit: "
+    return [
+        re.sub(r" ref=[0-9a-f]{16}", "", line[len(prefix) :])
+        for line in result.stderr.splitlines()
+        if line.startswith(prefix)
+    ]
 
 
 def test_revoke_without_a_store_says_what_to_set(secret_in_env: str) -> None:
@@ -1068,6 +1082,9 @@ def test_revoke_one_session_ends_it_and_no_other(
 
         assert result.returncode == 0, result.output
         assert result.stdout == f"revoked session {phone_id[:8]}...\n"
+        assert audit_lines(result) == ["session revoked: user='alice'"]
+        assert Auditor(SECRET).reference(phone_id) in result.stderr  # the server's reference
+        assert phone_id not in result.stderr
         assert phone.get("/whoami").json()["user"] is None
         assert laptop.get("/whoami").json()["user"] == "alice"
     assert again.returncode == 1

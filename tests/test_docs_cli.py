@@ -8,10 +8,10 @@ next to this Python. What each prints (stdout and stderr, as a terminal shows th
 lines the page shows under it.
 
 Only what must differ between two runs is normalised: times and ages, the secrets
-``generate-secret`` prints, process IDs, the length of a store URL, redis-py's words for a
-refused connection. The cookies the page shows are made afresh (their signing time and signature
-differ, their data does not), the session IDs of a store are random, and the ports are free
-ones: each is put back as the page has it before the comparison.
+``generate-secret`` prints, process IDs, audit lines' references, the length of a store URL,
+redis-py's words for a refused connection. The cookies the page shows are made afresh (their
+signing time and signature differ, their data does not), the session IDs of a store are random,
+and the ports are free ones: each is put back as the page has it before the comparison.
 """
 
 from __future__ import annotations
@@ -348,6 +348,7 @@ NORMALISED = [
     (re.compile(r"\b(EXPIRED|signed) \d+ seconds? ago"), r"\1 <n> seconds ago"),
     (re.compile(r"^[A-Za-z0-9_-]{40,}$", re.MULTILINE), "<a new secret>"),
     (re.compile(r"(Started server process )\[\d+\]"), r"\1[<pid>]"),
+    (re.compile(r"\bref=[0-9a-f]{16}\b"), "ref=<reference>"),  # a keyed hash of a random ID
     # redis-py's words for a refused connection change between its versions.
     (re.compile(r"(Error \d+ connecting to [^ ]+:\d+\.) .*$", re.MULTILINE), r"\1 <why>"),
     # The length check shows for a store URL: its port is a free one, not the page's.

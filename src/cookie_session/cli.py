@@ -31,6 +31,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
+from cookie_session._audit import AUDIT_LOGGER
 from cookie_session._durations import duration, seconds_and_duration
 from cookie_session._published_secrets import published_secret
 from cookie_session._store_flow import ID_FIELD
@@ -349,6 +350,24 @@ def _store_log_muted() -> Iterator[None]:
         store_logger.disabled = disabled
 
 
+@contextlib.contextmanager
+def _audit_lines_on_stderr() -> Iterator[None]:
+    """The audit line of each session the command revokes, on stderr: a revocation from the
+    shell leaves the trail one from the application does, under the same references (the
+    store's audit key is the configuration's secret), where the operator's output is kept."""
+    audit_logger = logging.getLogger(AUDIT_LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    level = audit_logger.level
+    audit_logger.addHandler(handler)
+    audit_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        audit_logger.removeHandler(handler)
+        audit_logger.setLevel(level)
+
+
 async def _ping(store: RedisSessionStore) -> None:
     try:
         await store.ping()
@@ -482,7 +501,7 @@ def _revoke(args: argparse.Namespace) -> int:
     if store is None:
         return 1
     try:
-        with _store_log_muted():
+        with _store_log_muted(), _audit_lines_on_stderr():
             if by_user:
                 revoked = asyncio.run(_closing(store, store.revoke_user(args.user)))
             else:
