@@ -18,6 +18,14 @@ OTHER_SECRET = "LEAKCHECK-other-key-9876543210-zyxwvutsrq"
 REFERENCE_SECRET = "your-secret-key-min-32-characters-long"
 
 
+def tampered(value: str) -> str:
+    """``value`` (a cookie) with its fifth character from the end changed: always another
+    value (swapping in fixed characters leaves it whole when it already ends in them), and
+    never only a base64 padding bit (the last character's may be ignored when decoded)."""
+    replacement = "B" if value[-5] != "B" else "C"
+    return value[:-5] + replacement + value[-4:]
+
+
 def deepest_session_json() -> str:
     """The most deeply nested session whose signed cookie still fits in 4096 bytes, as JSON:
     ``{"a": [[...]]}``, about 1 500 levels.
