@@ -49,11 +49,20 @@ def valkey_server_binary() -> str:
     return str(binary)
 
 
+_handed_out: set[int] = set()
+"""The ports :func:`free_port` gave this process: servers started together probe before any
+binds, and the kernel may offer one port twice (about one run in a hundred of 18 probes)."""
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A 127.0.0.1 port free right now that this process was never given before."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class RedisServer:

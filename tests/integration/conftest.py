@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +23,21 @@ from typing import Protocol
 import httpx2
 import hypothesis
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
 from ci import in_ci, unavailable
 from cookie_session import SessionConfig
+from redis_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.integration.apps:counter_app"
 DEMO_APP = "tests.integration.apps:demo_app"
-STARTUP_TIMEOUT = 30.0
-"""Seconds a server may take to start before the test fails (it is usually about one)."""
+STARTUP_TIMEOUT = 120.0
+"""Seconds a server may take to start before the test fails: usually about one, but a module
+may start 18 at once, each importing its framework, on two slow cores."""
 STOP_TIMEOUT = 10.0
+BROWSER_TIMEOUT_MS = 15_000
+"""How long a browser step (or an expect()) may wait, in milliseconds."""
 
 # One fixed, generous budget for every property test (test_properties.py applies it); in CI the
 # examples are derandomized, so a failure there is reproducible from the log.
@@ -62,19 +65,12 @@ def _server_environment(settings: Mapping[str, Setting]) -> dict[str, str]:
     return environment
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Server:
     """One uvicorn process group serving the factory ``app`` on a fixed 127.0.0.1 port,
     restartable with new settings."""
 
     def __init__(self, log_dir: Path, *, workers: int = 1, app: str = APP) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.workers = workers
         self.app = app
         self._log_dir = log_dir
@@ -113,12 +109,19 @@ class Server:
             if self._process.poll() is not None:
                 self.stop()
                 pytest.fail(f"uvicorn exited during start-up:\n{log_path.read_text()}")
-            started = log_path.read_text().count("Application startup complete.")
-            if started >= self.workers and self._answers():
+            log = log_path.read_text()
+            # Bound to its port, not only started: a server whose port was taken meanwhile
+            # logs "startup complete" and exits, while another may answer on that port.
+            bound = f"Uvicorn running on {self.url} " in log
+            started = log.count("Application startup complete.")
+            if bound and started >= self.workers and self._answers() and self._running():
                 return
             time.sleep(0.05)
         self.stop()
         pytest.fail(f"uvicorn not ready after {STARTUP_TIMEOUT} s:\n{log_path.read_text()}")
+
+    def _running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def _answers(self) -> bool:
         try:
@@ -191,6 +194,9 @@ def browser() -> Iterator[Browser]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         unavailable("Chromium is not installed (Debian package 'chromium')")
+    # expect() keeps its own 5 s default, which a context's default timeout does not change:
+    # the same 15 s for both (a form post, Redis and a redirect on a slow, busy machine).
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -203,7 +209,7 @@ def browser() -> Iterator[Browser]:
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh browser profile: an empty cookie jar for each test."""
     context = browser.new_context()
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         yield context
     finally:

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from conftest import SECRET
 from cookie_session import SessionCodec
 
-from .conftest import DEMO_APP, Server, StartServer
+from .conftest import BROWSER_TIMEOUT_MS, DEMO_APP, Server, StartServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,7 +37,7 @@ def devices_server(start_server: StartServer, store_url: str) -> Iterator[Server
 def device_context(browser: Browser, user_agent: str) -> BrowserContext:
     """A browser profile of its own (its own cookie jar) announcing ``user_agent``."""
     context = browser.new_context(user_agent=user_agent)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     return context
 
 

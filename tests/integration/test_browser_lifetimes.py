@@ -23,7 +23,7 @@ from ci import unavailable
 from conftest import SECRET
 from redis_server import RedisServer
 
-from .conftest import CHROMIUM_ARGS, Server, StartServer
+from .conftest import BROWSER_TIMEOUT_MS, CHROMIUM_ARGS, Server, StartServer
 from .lifetime_apps import REMEMBER_ME
 
 pytestmark = pytest.mark.timeout(120)
@@ -88,7 +88,7 @@ class Profile:
         context = self._playwright.chromium.launch_persistent_context(
             self._directory, executable_path=self._chromium, args=CHROMIUM_ARGS
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
         self._running = context
         return context
 

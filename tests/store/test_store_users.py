@@ -348,9 +348,10 @@ def test_user_index_lives_as_long_as_its_sessions(
     client = make_client(max_age=3600)
     session_id = sign_in(client, "alice")
     # Both near their end, as an hour without requests would leave them.
-    redis_client.pexpire(session_key(session_id), 1_000)
-    redis_client.pexpire(index_key("alice"), 1_000)
-    near = int(time.time() * 1000) + 1_000
+    # (Ten seconds: a stalled test must not see them expire before its request.)
+    redis_client.pexpire(session_key(session_id), 10_000)
+    redis_client.pexpire(index_key("alice"), 10_000)
+    near = int(time.time() * 1000) + 10_000
     redis_client.hset(session_key(session_id), INDEXED_FIELD, str(near))
 
     client.post("/set", json={"n": 1})  # a write restarts both lifetimes
