@@ -37,10 +37,15 @@ READY_TIMEOUT = 30.0
 """Seconds a topology may take to form (or to recover, for a test that waits for it)."""
 
 
+_ports = random.SystemRandom()
+"""Not the global generator: a plugin that reseeds it before each test (pytest-randomly) would
+have every topology try the same ports first."""
+
+
 def low_free_ports(count: int) -> list[int]:
     """``count`` consecutive ports below the ephemeral range, each free right now."""
     for _ in range(100):
-        first = random.randrange(20000, 32000 - count)
+        first = _ports.randrange(20000, 32000 - count)
         ports = list(range(first, first + count))
         if all(_free(port) for port in ports):
             return ports
