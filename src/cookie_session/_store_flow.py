@@ -23,11 +23,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cookie_session._audit import Auditor
+from cookie_session._store_flashes import FlashEntries, flash_fields, session_fields
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
 from cookie_session.csrf import SAFE_METHODS
 from cookie_session.devices import DEVICE_FIELD, SEEN_INTERVAL, DeviceRecord, client_of
 from cookie_session.exceptions import SessionStoreUnavailable, SessionTooLarge
+from cookie_session.flash import FLASHES_KEY
 from cookie_session.session import (
     CSRF_SECRET_KEY,
     MAX_AGE_KEY,
@@ -65,6 +67,7 @@ class StoreOpened:
         "client",
         "device",
         "ended",
+        "flashes",
         "indexed_until",
         "loaded",
         "resend",
@@ -94,7 +97,10 @@ class StoreOpened:
         self.session_id = session_id
         """The ID Redis knows the session by; ``None`` for a session not (or no longer) saved."""
         self.loaded = loaded
-        """The stored fields as loaded (key -> JSON text): what a save compares against."""
+        """The stored fields as loaded (key -> JSON text), each flash message's field among
+        them: what a save compares against."""
+        self.flashes: FlashEntries = []
+        """The flash message fields loaded, oldest first (see :mod:`._store_flashes`)."""
         self.resend = resend
         """Whether the cookie must be sent again even if nothing changes (fallback key,
         refresh_after)."""
@@ -224,7 +230,8 @@ class StoreFlow:
             ):
                 await self._end(session_id, fields)
                 return StoreOpened(make(), None, {}, True, ended=True)
-            session = make(self._decode(fields))
+            session_data, flashes = session_fields(fields)
+            session = make(self._decode(session_data))
             session.session_id = session_id
             opened = StoreOpened(
                 session,
@@ -234,6 +241,7 @@ class StoreFlow:
                 signed_at=verified.signed_at,
             )
             opened.indexed_until = indexed_until
+            opened.flashes = flashes
             if self._track_devices:
                 self._note_device(opened, scope, device)
             return opened
@@ -331,6 +339,8 @@ class StoreFlow:
                     await self._note_seen(opened)
                 return
         fields = _fields(storable(current))
+        if FLASHES_KEY in fields:
+            flash_fields(fields, opened.flashes)  # a field each: concurrent flashes all stay
         size = sum(len(key.encode()) + len(value) for key, value in fields.items())
         if size > self._max_bytes:
             cookie.counters.too_large_errors += 1

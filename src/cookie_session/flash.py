@@ -13,8 +13,9 @@ writes nothing, so it sends no cookie. The key is always written whole (a new li
 changed in place), so a framework's own session sees the change.
 
 What a concurrent request of the same visitor can lose depends on the storage (with a store,
-only a request that writes this key; in a cookie, any request that sends the cookie again):
-docs/flash.md says exactly, naming the tests that hold it.
+which keeps each message in a field of its own, only a move to a new ID; in a cookie, any
+request that sends the cookie again): docs/flash.md says exactly, naming the tests that hold
+it.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ from cookie_session._store_connection import (
     StoreConnection,
     redacted_url,
 )
+from cookie_session._store_flashes import session_fields
 from cookie_session._store_url import split_hosts_url
 from cookie_session.codec import decode_json_value
 from cookie_session.devices import DEVICE_FIELD, DeviceRecord, SessionInfo
@@ -333,7 +334,7 @@ class RedisSessionStore:
             return None
         for field in STORE_FIELDS:
             fields.pop(field, None)
-        return fields
+        return session_fields(fields)[0]  # the flash messages as one list, as sessions hold them
 
     async def load_hash(self, session_id: str) -> dict[str, str] | None:
         """Every field of the session's hash, the store's own (:data:`STORE_FIELDS`) included:

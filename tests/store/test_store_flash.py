@@ -1,10 +1,13 @@
-"""Flash messages with the session in Redis: writes are per top-level key, so a concurrent
-request that does not write the flashes' key cannot lose them nor bring back popped ones; one
-that does write it (a flash, a pop) writes it whole. Two interleaved requests of one browser,
-against the shared real redis-server (tests/test_flash.py has the cookie side)."""
+"""Flash messages with the session in Redis: writes are per top-level key, and each waiting
+message is a hash field of its own, so no concurrent request loses a message another recorded
+or brings back one another popped, whether it writes other keys, flashes or pops too; only a
+move to a new ID (regenerate(), a login) copies the session as its request read it. Two
+interleaved requests of one browser, against the shared real redis-server (tests/test_flash.py
+has the cookie side)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +20,8 @@ from quart.typing import ResponseReturnValue
 from starlette.testclient import TestClient
 
 from conftest import SECRET
-from cookie_session import SessionConfig, flash, pop_flashes
+from cookie_session import RedisSessionStore, SessionConfig, flash, pop_flashes
+from cookie_session._store_flashes import FLASH_FIELD_PREFIX
 from cookie_session.flash import FLASHES_KEY
 from cookie_session.quart import use_cookie_session
 from redis_server import HANDSHAKE, command_counts
@@ -65,22 +69,35 @@ async def test_a_concurrent_read_only_request_loses_no_flash(store_url: str) -> 
 
 
 @pytest.mark.anyio
-async def test_a_concurrent_pop_writes_the_key_whole_and_drops_a_flash_made_meanwhile(
+async def test_a_concurrent_pop_deletes_what_it_read_and_keeps_a_flash_made_meanwhile(
     store_url: str,
 ) -> None:
-    # The loss docs/flash.md admits with a store: the pop read [First], "Saved" was added,
-    # and the pop, ending last, removes the key it read.
+    # The pop read [First]; "Saved" was added meanwhile, and the pop, ending last, deletes the
+    # field of "First" only.
     interleaved = await interleave("pop", "flash", flashed_first="First", store_url=store_url)
 
     assert interleaved.slow.json() == {"flashes": [["message", "First"]]}
-    assert interleaved.shown_after == []
+    assert interleaved.shown_after == [["message", "Saved"]]
 
 
 @pytest.mark.anyio
-async def test_of_two_concurrent_flashes_the_last_written_wins(store_url: str) -> None:
+async def test_of_two_concurrent_flashes_both_stay_in_the_order_they_were_saved(
+    store_url: str,
+) -> None:
     interleaved = await interleave("flash", "flash", store_url=store_url)
 
-    assert interleaved.shown_after == [["message", "Slow"]]  # "Saved" was written first
+    assert interleaved.shown_after == [["message", "Saved"], ["message", "Slow"]]
+
+
+@pytest.mark.anyio
+async def test_of_two_concurrent_pops_each_shows_what_it_read_and_nothing_comes_back(
+    store_url: str,
+) -> None:
+    interleaved = await interleave("pop", "pop", flashed_first="First", store_url=store_url)
+
+    assert interleaved.slow.json() == {"flashes": [["message", "First"]]}
+    assert interleaved.meanwhile.json() == {"flashes": [["message", "First"]]}
+    assert interleaved.shown_after == []
 
 
 @pytest.mark.anyio
@@ -93,13 +110,23 @@ async def test_a_concurrent_move_to_a_new_id_drops_a_flash_made_meanwhile(store_
     assert interleaved.shown_after == []
 
 
+def message_fields(redis_client: redis.Redis, session_id: str) -> list[Any]:
+    """The session's flash messages as Redis holds them: a field each, in their order."""
+    fields: dict[bytes, bytes] = redis_client.hgetall(session_key(session_id))  # type: ignore[assignment]  # the sync client's reply
+    return [
+        json.loads(value)
+        for name, value in sorted(fields.items())
+        if name.startswith(FLASH_FIELD_PREFIX.encode())
+    ]
+
+
 def test_showing_the_last_flash_leaves_no_field_in_redis(
     store_url: str, redis_client: redis.Redis
 ) -> None:
     client = TestClient(site(store_url=store_url), follow_redirects=False)
     session_id = id_in(client.post("/login").cookies["session"])
     client.post("/save")
-    assert redis_client.hexists(session_key(session_id), FLASHES_KEY)
+    assert message_fields(redis_client, session_id) == [["success", "Saved"]]
 
     shown = client.get("/page")
 
@@ -180,3 +207,59 @@ async def test_a_flash_shows_once_after_a_redirect_in_quart(store_url: str) -> N
 
     assert await shown.get_json() == {"flashes": [["success", "Saved"]]}
     assert await again.get_json() == {"flashes": []}
+
+
+# -- the messages in the session's hash ---------------------------------------------------------
+
+
+def test_each_waiting_message_is_a_field_of_its_own_in_the_order_recorded(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    client = TestClient(site(store_url=store_url), follow_redirects=False)
+    session_id = id_in(client.post("/login").cookies["session"])
+    for message in ("First", "Second", "Third"):
+        client.post("/save", params={"message": message})
+
+    assert message_fields(redis_client, session_id) == [
+        ["success", "First"],
+        ["success", "Second"],
+        ["success", "Third"],
+    ]
+    assert not redis_client.hexists(session_key(session_id), FLASHES_KEY)
+
+
+@pytest.mark.anyio
+async def test_store_load_shows_the_messages_as_the_one_list_a_session_holds(
+    store_url: str,
+) -> None:
+    client = TestClient(site(store_url=store_url), follow_redirects=False)
+    session_id = id_in(client.post("/login").cookies["session"])
+    client.post("/save", params={"message": "First"})
+    client.post("/save", params={"message": "Second"})
+    store = RedisSessionStore(store_url)
+    try:
+        loaded = await store.load(session_id)
+    finally:
+        await store.aclose()
+
+    assert loaded is not None
+    assert {key: json.loads(text) for key, text in loaded.items()} == {
+        "user": "ada",
+        FLASHES_KEY: [["success", "First"], ["success", "Second"]],
+    }
+
+
+def test_a_flashes_field_written_whole_is_read_first_then_replaced_by_message_fields(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    # As an older version (or a test helper) wrote the messages: one list field.
+    client = TestClient(site(store_url=store_url), follow_redirects=False)
+    session_id = id_in(client.post("/login").cookies["session"])
+    redis_client.hset(session_key(session_id), FLASHES_KEY, json.dumps([["info", "Older"]]))
+
+    client.post("/save", params={"message": "Newer"})
+
+    assert message_fields(redis_client, session_id) == [["info", "Older"], ["success", "Newer"]]
+    assert not redis_client.hexists(session_key(session_id), FLASHES_KEY)
+    assert client.get("/page").json() == {"flashes": [["info", "Older"], ["success", "Newer"]]}
+    assert redis_client.hkeys(session_key(session_id)) == [b"user"]
