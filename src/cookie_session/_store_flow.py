@@ -379,7 +379,7 @@ class StoreFlow:
                     self._delete_cookie(message)
                 return None
             started = self._start(fields, now, fresh=True)
-            self._add_device(fields, opened, user, same_user=False)
+            self._add_device(fields, opened, user, now, same_user=False)
             new_id = await store.create(
                 fields, user, lifetime=self._in_redis(own, user, started, now)
             )
@@ -400,7 +400,7 @@ class StoreFlow:
             if fields.get(CSRF_SECRET_KEY) == loaded.get(CSRF_SECRET_KEY):
                 fields.pop(CSRF_SECRET_KEY, None)
             started = self._start(fields, now, fresh=True)
-            self._add_device(fields, opened, user, same_user=user == old_user)
+            self._add_device(fields, opened, user, now, same_user=user == old_user)
             moved_id = await store.move(
                 session_id, fields, old_user, user, lifetime=self._in_redis(own, user, started, now)
             )
@@ -414,7 +414,7 @@ class StoreFlow:
         changed = {key: value for key, value in fields.items() if loaded.get(key) != value}
         removed = [key for key in loaded if key not in fields]
         if opened.seen_due and (changed or removed or resend):
-            self._add_device(changed, opened, user, same_user=True)  # rides on this write
+            self._add_device(changed, opened, user, now, same_user=True)  # rides on this write
         if changed or removed:
             outcome = await store.update(
                 session_id,
@@ -446,12 +446,18 @@ class StoreFlow:
         return session_id
 
     def _add_device(
-        self, fields: dict[str, str], opened: StoreOpened, user: str | None, *, same_user: bool
+        self,
+        fields: dict[str, str],
+        opened: StoreOpened,
+        user: str | None,
+        now: int | None,
+        *,
+        same_user: bool,
     ) -> None:
-        """With ``track_devices``, a signed-in session's device record, seen now, into the
-        fields to write (see :meth:`_seen_now`)."""
+        """With ``track_devices``, a signed-in session's device record, seen ``now`` (the
+        write's time, with ``max_lifetime``), into the fields to write (see :meth:`_seen_now`)."""
         if self._track_devices and user is not None:
-            fields[DEVICE_FIELD] = self._seen_now(opened, same_user=same_user).to_json()
+            fields[DEVICE_FIELD] = self._seen_now(opened, same_user=same_user, now=now).to_json()
 
     async def _note_seen(self, opened: StoreOpened) -> None:
         """Write the device's last-seen time on a request that writes nothing else, without
@@ -463,11 +469,14 @@ class StoreFlow:
             self.cookie.counters.store_errors += 1
             raise
 
-    def _seen_now(self, opened: StoreOpened, *, same_user: bool) -> DeviceRecord:
-        """The session's device record, seen now from this request's client: the loaded one
-        seen again, or a new one when the session starts, changes user, or has none yet (it
-        signed in before track_devices was on)."""
-        now = self.cookie.now()
+    def _seen_now(
+        self, opened: StoreOpened, *, same_user: bool, now: int | None = None
+    ) -> DeviceRecord:
+        """The session's device record, seen ``now`` (else the clock's time) from this
+        request's client: the loaded one seen again, or a new one when the session starts,
+        changes user, or has none yet (it signed in before track_devices was on)."""
+        if now is None:
+            now = self.cookie.now()
         if same_user and opened.device is not None:
             return opened.device.seen_again(now, opened.client)
         return DeviceRecord(now, now, *opened.client)

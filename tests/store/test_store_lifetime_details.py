@@ -10,6 +10,7 @@ back as ``PTTL`` a moment after the write (so within a minute of the lifetime se
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Unpack
@@ -30,6 +31,7 @@ from cookie_session import (
     get_session,
 )
 from cookie_session._audit import Auditor
+from cookie_session.devices import DEVICE_FIELD
 from cookie_session.session import MAX_AGE_KEY, STARTED_KEY
 from cookie_session.store import LIFETIME_GRACE
 
@@ -140,6 +142,19 @@ def test_a_start_and_its_cookie_s_max_age_are_taken_at_one_time(
     assert expires_in_ms(redis_client, session_id) in a_moment_after_a_write_of(
         2 * HOUR + LIFETIME_GRACE
     )
+
+
+def test_a_login_s_device_record_starts_when_its_session_does(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    app = store_app(store_url, max_lifetime=2 * HOUR, track_devices=True)
+    app.codec = SessionCodec([SECRET], max_age=app.config.max_age, clock=TickingClock())
+    with TestClient(app) as client:
+        session_id = sign_in(client, "alice")
+    hash_fields = redis_client.hgetall(session_key(session_id))
+    started, seen, *_ = json.loads(hash_fields[DEVICE_FIELD.encode()])
+
+    assert started == seen == json.loads(hash_fields[STARTED_KEY.encode()])
 
 
 def test_a_remembered_session_s_cookie_still_ends_at_max_lifetime(store_url: str) -> None:
