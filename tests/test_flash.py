@@ -463,18 +463,25 @@ async def interleave(
     *,
     flashed_first: str | None = None,
     signed_in_by: str | None = None,
+    anonymous: bool = False,
+    after_login: Callable[[str], None] | None = None,
     **settings: Any,
 ) -> Interleaved:
     """One browser (one cookie jar), signed in: ``/slow?then=...`` reads its session, then a
     whole request runs (``meanwhile``: ``"flash"`` records "Saved", ``"pop"`` shows the
     flashes), then ``/slow`` ends; ``flashed_first`` is a message flashed before all that.
     ``signed_in_by``: a cookie carrying ``{"user": "ada"}`` put in the jar instead of
-    ``/login``'s (one an earlier deployment sent)."""
+    ``/login``'s (one an earlier deployment sent); ``anonymous``: never signed in;
+    ``after_login``: called with the session cookie once signed in."""
     gate = Gate()
     transport = httpx2.ASGITransport(app=interleaving_app(gate, **settings))
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        if signed_in_by is None:
+        if anonymous:
+            pass
+        elif signed_in_by is None:
             await client.post("/login")
+            if after_login is not None:
+                after_login(client.cookies["session"])
         else:
             # where the application's own Set-Cookie goes: http.cookiejar files a host
             # without a dot under "<host>.local"

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import json
 
-from cookie_session._store_flashes import FLASH_FIELD_PREFIX, flash_fields, session_fields
+from cookie_session._store_flashes import (
+    FLASH_FIELD_PREFIX,
+    LoadedFlashes,
+    flash_fields,
+    session_fields,
+)
 from cookie_session.codec import encode_json_value
 from cookie_session.flash import FLASHES_KEY
 
@@ -26,22 +31,27 @@ def flashes(*pairs: tuple[str, str]) -> str:
     return encode_json_value([list(each) for each in pairs])
 
 
-def test_a_hash_without_message_fields_is_the_session_itself() -> None:
+def loaded(*entries: tuple[str, str]) -> LoadedFlashes:
+    """What a load of these message fields (and no ``_cs.flashes`` field) found."""
+    return LoadedFlashes(list(entries), None, [json.loads(text) for _, text in entries])
+
+
+def test_a_hash_without_messages_is_the_session_itself() -> None:
     fields = {**USER, "cart": "[1]"}
 
-    session, entries = session_fields(fields)
+    session, found = session_fields(fields)
 
     assert session is fields
-    assert entries == []
+    assert found is None
 
 
 def test_message_fields_are_read_in_tag_order_as_one_list() -> None:
     fields = {field("02"): pair("b", "second"), **USER, field("01"): pair("a", "first")}
 
-    session, entries = session_fields(fields)
+    session, found = session_fields(fields)
 
     assert session == {**USER, FLASHES_KEY: flashes(("a", "first"), ("b", "second"))}
-    assert entries == [(field("01"), pair("a", "first")), (field("02"), pair("b", "second"))]
+    assert found == loaded((field("01"), pair("a", "first")), (field("02"), pair("b", "second")))
     assert fields[field("01")] == pair("a", "first")  # the loaded hash itself is left whole
 
 
@@ -62,10 +72,9 @@ def test_a_list_field_that_is_no_list_gives_way_to_the_message_fields() -> None:
 
 
 def test_a_waiting_message_keeps_its_field_and_a_new_one_gets_a_later_one() -> None:
-    loaded = [(field("01"), pair("a", "first"))]
     fields = {**USER, FLASHES_KEY: flashes(("a", "first"), ("b", "second"), ("c", "third"))}
 
-    flash_fields(fields, loaded)
+    flash_fields(fields, loaded((field("01"), pair("a", "first"))))
 
     assert FLASHES_KEY not in fields
     assert fields[field("01")] == pair("a", "first")
@@ -76,23 +85,23 @@ def test_a_waiting_message_keeps_its_field_and_a_new_one_gets_a_later_one() -> N
 
 
 def test_popped_messages_lose_their_fields_and_the_others_keep_theirs() -> None:
-    loaded = [
+    waiting = loaded(
         (field("01"), pair("error", "one")),
         (field("02"), pair("info", "two")),
         (field("03"), pair("error", "three")),
-    ]
+    )
     fields = {FLASHES_KEY: flashes(("info", "two"))}  # pop_flashes(session, "error")
 
-    flash_fields(fields, loaded)
+    flash_fields(fields, waiting)
 
     assert fields == {field("02"): pair("info", "two")}
 
 
 def test_the_same_message_twice_is_matched_once_each_in_order() -> None:
-    loaded = [(field("01"), pair("a", "same")), (field("02"), pair("a", "same"))]
+    waiting = loaded((field("01"), pair("a", "same")), (field("02"), pair("a", "same")))
     fields = {FLASHES_KEY: flashes(("a", "same"), ("a", "same"), ("a", "same"))}
 
-    flash_fields(fields, loaded)
+    flash_fields(fields, waiting)
 
     names = sorted(fields)
     assert names[:2] == [field("01"), field("02")]
@@ -104,7 +113,7 @@ def test_new_messages_of_one_save_get_distinct_fields_in_their_order() -> None:
     messages = [("m", str(number)) for number in range(20)]
     fields = {FLASHES_KEY: flashes(*messages)}
 
-    flash_fields(fields, [])
+    flash_fields(fields, None)
 
     assert [json.loads(fields[name]) for name in sorted(fields)] == [list(m) for m in messages]
 
@@ -112,7 +121,7 @@ def test_new_messages_of_one_save_get_distinct_fields_in_their_order() -> None:
 def test_a_flashes_value_that_is_no_list_is_saved_as_it_is() -> None:
     fields = {FLASHES_KEY: '"not a list"'}
 
-    flash_fields(fields, [(field("01"), pair("a", "first"))])
+    flash_fields(fields, loaded((field("01"), pair("a", "first"))))
 
     assert fields == {FLASHES_KEY: '"not a list"'}
 
@@ -120,6 +129,48 @@ def test_a_flashes_value_that_is_no_list_is_saved_as_it_is() -> None:
 def test_a_session_with_no_flashes_gets_no_message_field() -> None:
     fields = dict(USER)
 
-    flash_fields(fields, [(field("01"), pair("a", "first"))])
+    flash_fields(fields, loaded((field("01"), pair("a", "first"))))
 
     assert fields == USER  # the loaded message field is left out: the save deletes it
+
+
+def test_a_list_left_as_loaded_is_saved_as_loaded_a_flashes_field_included() -> None:
+    fields = {FLASHES_KEY: flashes(("old", "older")), field("01"): pair("new", "newer")}
+    session, found = session_fields(fields)
+    saved = {**USER, FLASHES_KEY: session[FLASHES_KEY]}  # a request that wrote another key
+
+    flash_fields(saved, found)
+
+    assert saved == {**USER, **fields}  # nothing of the messages to write
+
+
+def test_a_new_message_put_ahead_of_waiting_ones_renames_those_after_it_in_order() -> None:
+    waiting = loaded((field("01"), pair("a", "first")), (field("02"), pair("b", "second")))
+    fields = {FLASHES_KEY: flashes(("z", "ahead"), ("a", "first"), ("b", "second"))}
+
+    flash_fields(fields, waiting)
+
+    assert field("01") not in fields
+    assert field("02") not in fields
+    assert [json.loads(fields[name]) for name in sorted(fields)] == [
+        ["z", "ahead"],
+        ["a", "first"],
+        ["b", "second"],
+    ]
+
+
+def test_a_flashes_field_s_messages_stay_first_once_replaced_by_message_fields() -> None:
+    fields = {FLASHES_KEY: flashes(("old", "older")), field("01"): pair("new", "newer")}
+    session, found = session_fields(fields)
+    changed = [*json.loads(session[FLASHES_KEY]), ["newest", "now"]]
+    saved = {FLASHES_KEY: encode_json_value(changed)}
+
+    flash_fields(saved, found)
+
+    assert FLASHES_KEY not in saved
+    reloaded, _ = session_fields(saved)
+    assert json.loads(reloaded[FLASHES_KEY]) == [
+        ["old", "older"],
+        ["new", "newer"],
+        ["newest", "now"],
+    ]

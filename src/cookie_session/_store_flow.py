@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cookie_session._audit import Auditor
-from cookie_session._store_flashes import FlashEntries, flash_fields, session_fields
+from cookie_session._store_flashes import LoadedFlashes, flash_fields, session_fields
 from cookie_session.codec import decode_json_value, encode_json_value
 from cookie_session.cookie import RESPONSE_STARTS, SessionCookie
 from cookie_session.csrf import SAFE_METHODS
@@ -99,8 +99,8 @@ class StoreOpened:
         self.loaded = loaded
         """The stored fields as loaded (key -> JSON text), each flash message's field among
         them: what a save compares against."""
-        self.flashes: FlashEntries = []
-        """The flash message fields loaded, oldest first (see :mod:`._store_flashes`)."""
+        self.flashes: LoadedFlashes | None = None
+        """The flash messages loaded, if any (see :mod:`._store_flashes`)."""
         self.resend = resend
         """Whether the cookie must be sent again even if nothing changes (fallback key,
         refresh_after)."""
@@ -339,12 +339,12 @@ class StoreFlow:
                     await self._note_seen(opened)
                 return
         fields = _fields(storable(current))
-        if FLASHES_KEY in fields:
-            flash_fields(fields, opened.flashes)  # a field each: concurrent flashes all stay
         size = sum(len(key.encode()) + len(value) for key, value in fields.items())
         if size > self._max_bytes:
             cookie.counters.too_large_errors += 1
             raise SessionTooLarge(size, self._max_bytes, stored=True)
+        if FLASHES_KEY in fields:
+            flash_fields(fields, opened.flashes)  # a field each: concurrent flashes all stay
         try:
             saved_id = await self._write(message, fields, opened, resend, regenerated)
         except SessionStoreUnavailable:
@@ -389,6 +389,10 @@ class StoreFlow:
         old_text = loaded.get(user_key) if user_key is not None else None
         old_user = user if old_text == user_text else user_of_field(old_text)  # decoded once
         if not fields:
+            if opened.flashes is not None and old_user is None:
+                # Its last messages shown: only the fields it read go, so a message another
+                # request flashed meanwhile stays, and the session with it.
+                return await self._delete_fields(message, session_id, loaded, opened)
             await store.delete(session_id, old_user)
             self._delete_cookie(message)
             return None
@@ -444,6 +448,19 @@ class StoreFlow:
         # Signed afresh, so the cookie lives as long as the data it points to.
         self._set_cookie(message, session_id, own, started, now, browser=browser)
         return session_id
+
+    async def _delete_fields(
+        self, message: Message, session_id: str, loaded: Mapping[str, str], opened: StoreOpened
+    ) -> str | None:
+        """Delete the loaded fields of an anonymous session left empty; its cookie too, unless
+        a field written meanwhile keeps the session. Return its ID if it is kept."""
+        outcome = await self.store.update(
+            session_id, {}, list(loaded), None, indexed_until=opened.indexed_until
+        )
+        if outcome is WriteOutcome.WRITTEN:
+            return session_id
+        self._delete_cookie(message)  # emptied, or gone already
+        return None
 
     def _add_device(
         self,

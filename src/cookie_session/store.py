@@ -10,7 +10,9 @@ The layout, every key starting with ``store_prefix`` (``cookie-session:`` by def
 
 Two fields of a signed-in session's hash are the store's, never part of the session's data:
 ``_cs.indexed``, when its entry in the user's index runs out (ms since the epoch), and, with
-``track_devices``, ``_cs.device``, its device record (:mod:`cookie_session.devices`).
+``track_devices``, ``_cs.device``, its device record (:mod:`cookie_session.devices`). The
+session's flash messages (its ``_cs.flashes`` list) are a field each, ``_cs.flash:`` and a tag
+(:mod:`cookie_session._store_flashes`), put together again by :meth:`RedisSessionStore.load`.
 
 A user's index entry is scored with the session's expiry plus some slack (an eighth of its
 lifetime): a write whose new expiry the entry still covers leaves the index alone, so a

@@ -263,3 +263,42 @@ def test_a_flashes_field_written_whole_is_read_first_then_replaced_by_message_fi
     assert not redis_client.hexists(session_key(session_id), FLASHES_KEY)
     assert client.get("/page").json() == {"flashes": [["info", "Older"], ["success", "Newer"]]}
     assert redis_client.hkeys(session_key(session_id)) == [b"user"]
+
+
+@pytest.mark.anyio
+async def test_an_anonymous_pop_of_the_last_message_keeps_one_flashed_meanwhile(
+    store_url: str,
+) -> None:
+    # The pop leaves its session empty: deleting the whole session would take "Saved" too.
+    interleaved = await interleave(
+        "pop", "flash", flashed_first="First", anonymous=True, store_url=store_url
+    )
+
+    assert interleaved.slow.json() == {"flashes": [["message", "First"]]}
+    assert "set-cookie" not in interleaved.slow.headers  # the session lives on, cookie and all
+    assert interleaved.shown_after == [["message", "Saved"]]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("meanwhile", "shown_after"),
+    [
+        ("flash", [["info", "Older"], ["message", "Saved"]]),
+        ("pop", []),
+    ],
+)
+async def test_a_flashes_field_written_whole_is_neither_copied_nor_brought_back_by_a_write(
+    store_url: str, redis_client: redis.Redis, meanwhile: str, shown_after: list[list[str]]
+) -> None:
+    # A session whose messages an older version wrote as one field; the slow request writes
+    # another key only, and must leave the messages as the other request left them.
+    older = json.dumps([["info", "Older"]])
+
+    def with_older_field(cookie: str) -> None:
+        redis_client.hset(session_key(id_in(cookie)), FLASHES_KEY, older)
+
+    interleaved = await interleave(
+        "write", meanwhile, store_url=store_url, after_login=with_older_field
+    )
+
+    assert interleaved.shown_after == shown_after

@@ -21,6 +21,7 @@ import redis
 from starlette.testclient import TestClient
 
 from cookie_session import RedisSessionStore, SessionTooLarge
+from cookie_session.flash import FLASHES_KEY
 from redis_server import RedisServer, command_counts, running_redis_server
 
 from .conftest import MakeClient, id_in, session_cookie, session_key, store_app, with_cookie
@@ -92,6 +93,20 @@ def test_session_at_store_max_bytes_is_written(make_client: MakeClient) -> None:
 
     assert response.status_code == 200
     assert session_cookie(response)
+
+
+def test_flash_messages_count_as_the_session_s_one_list_not_as_their_fields(
+    make_client: MakeClient,
+) -> None:
+    # In Redis each message is a field of its own (tests/store/test_store_flash.py); the limit
+    # is still on the session as it holds them, "_cs.flashes" and its list's JSON.
+    messages = [["message", "x" * 100], ["message", "y" * 100]]
+    client = make_client(store_max_bytes=len(FLASHES_KEY) + len(json.dumps(messages)))
+
+    response = client.post("/set", json={FLASHES_KEY: messages})
+
+    assert response.status_code == 200
+    assert client.get("/show").json()["data"] == {FLASHES_KEY: messages}
 
 
 def test_anonymous_sessions_live_anonymous_max_age_and_signed_in_ones_max_age(
