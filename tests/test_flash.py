@@ -402,10 +402,11 @@ class Gate:
 
 
 def interleaving_app(gate: Gate, **settings: Any) -> SessionMiddleware:
-    """``/slow?then=read|write|mark_modified|regenerate|flash|pop`` waits at the gate, its
-    session already read, then reads the session, writes another key, calls mark_modified() or
-    regenerate(), flashes "Slow" or pops the flashes; ``/flash?message=M`` flashes and
-    ``/flashes`` pops, at once; ``/session`` shows the session."""
+    """``/slow?then=read|write|mark_modified|regenerate|clear|flash|pop`` waits at the gate,
+    its session already read, then reads the session, writes another key, calls
+    mark_modified(), regenerate() or clear(), flashes "Slow" or pops the flashes;
+    ``/flash?message=M`` flashes and ``/flashes`` pops, at once; ``/cart`` writes a key;
+    ``/session`` shows the session."""
 
     async def slow(request: Request) -> Response:
         session = get_session(request)
@@ -421,6 +422,9 @@ def interleaving_app(gate: Gate, **settings: Any) -> SessionMiddleware:
             return JSONResponse({})
         if then == "regenerate":
             session.regenerate()
+            return JSONResponse({})
+        if then == "clear":
+            session.clear()
             return JSONResponse({})
         if then == "flash":
             flash(session, "Slow")
@@ -440,6 +444,7 @@ def interleaving_app(gate: Gate, **settings: Any) -> SessionMiddleware:
         Route("/flash", record, methods=["POST"]),
         Route("/flashes", page),
         Route("/session", show),
+        Route("/cart", add_to_cart, methods=["POST"]),
     ]
     return SessionMiddleware(Starlette(routes=routes), **{"secret_key": SECRET, **settings})
 
@@ -465,6 +470,7 @@ async def interleave(
     signed_in_by: str | None = None,
     anonymous: bool = False,
     after_login: Callable[[str], None] | None = None,
+    carted: bool = False,
     **settings: Any,
 ) -> Interleaved:
     """One browser (one cookie jar), signed in: ``/slow?then=...`` reads its session, then a
@@ -472,7 +478,8 @@ async def interleave(
     flashes), then ``/slow`` ends; ``flashed_first`` is a message flashed before all that.
     ``signed_in_by``: a cookie carrying ``{"user": "ada"}`` put in the jar instead of
     ``/login``'s (one an earlier deployment sent); ``anonymous``: never signed in;
-    ``after_login``: called with the session cookie once signed in."""
+    ``after_login``: called with the session cookie once signed in; ``carted``: a cart is
+    put in the session first. ``meanwhile`` may also be ``"login"``."""
     gate = Gate()
     transport = httpx2.ASGITransport(app=interleaving_app(gate, **settings))
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -486,12 +493,16 @@ async def interleave(
             # where the application's own Set-Cookie goes: http.cookiejar files a host
             # without a dot under "<host>.local"
             client.cookies.set("session", signed_in_by, domain="testserver.local")
+        if carted:
+            await client.post("/cart")
         if flashed_first is not None:
             await client.post("/flash", params={"message": flashed_first})
         slow = asyncio.create_task(client.get("/slow", params={"then": then}))
         await gate.entered.wait()
         if meanwhile == "flash":
             during = await client.post("/flash", params={"message": "Saved"})
+        elif meanwhile == "login":
+            during = await client.post("/login")
         else:
             during = await client.get("/flashes")
         gate.release.set()

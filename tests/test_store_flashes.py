@@ -6,6 +6,7 @@ concurrent requests: tests/store/test_store_flash.py.)"""
 from __future__ import annotations
 
 import json
+import time
 
 from cookie_session._store_flashes import (
     FLASH_FIELD_PREFIX,
@@ -173,4 +174,30 @@ def test_a_flashes_field_s_messages_stay_first_once_replaced_by_message_fields()
         ["old", "older"],
         ["new", "newer"],
         ["newest", "now"],
+    ]
+
+
+def test_two_conversions_of_one_flashes_field_name_its_messages_alike() -> None:
+    hash_fields = {FLASHES_KEY: flashes(("old", "one"), ("old", "two"))}
+    names = []
+    for added in ("first request", "second request"):
+        _, found = session_fields(hash_fields)
+        saved = {FLASHES_KEY: flashes(("old", "one"), ("old", "two"), ("new", added))}
+        flash_fields(saved, found)
+        names.append(sorted(saved)[:2])
+
+    assert names[0] == names[1]
+    assert all(name.startswith(FLASH_FIELD_PREFIX + "0" * 16) for name in names[0])
+
+
+def test_a_new_message_sorts_after_one_tagged_by_a_clock_ahead_of_this_one() -> None:
+    ahead = f"{time.time_ns() + 3_600 * 10**9:016x}00000000abcd1234"  # an hour ahead
+    waiting = loaded((field(ahead), pair("a", "first")))
+    fields = {FLASHES_KEY: flashes(("a", "first"), ("b", "second"))}
+
+    flash_fields(fields, waiting)
+
+    assert [json.loads(fields[name]) for name in sorted(fields)] == [
+        ["a", "first"],
+        ["b", "second"],
     ]

@@ -19,6 +19,7 @@ them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -39,11 +40,13 @@ class LoadedFlashes(NamedTuple):
     """The messages of a loaded hash, as :func:`flash_fields` needs them at the save."""
 
     entries: list[tuple[str, str]]
-    """The message fields, oldest first: (field name, the pair's JSON)."""
+    """The messages, oldest first: (field name, the pair's JSON). The first ``converted`` are
+    those of a ``_cs.flashes`` field written whole, named as they will be once converted."""
     older: str | None
     """The ``_cs.flashes`` field written whole, if one is left (its JSON as stored)."""
     messages: list[object]
     """The session's list as loaded: the older field's messages, then the message fields'."""
+    converted: int = 0
 
 
 def session_fields(fields: dict[str, str]) -> tuple[dict[str, str], LoadedFlashes | None]:
@@ -52,16 +55,32 @@ def session_fields(fields: dict[str, str]) -> tuple[dict[str, str], LoadedFlashe
     what was loaded of the messages; ``None`` and ``fields`` itself when no message waits."""
     names = [name for name in fields if name.startswith(FLASH_FIELD_PREFIX)]  # every load: lean
     older = fields.get(FLASHES_KEY)
-    if not names:
-        if older is None:
-            return fields, None
-        return fields, LoadedFlashes([], older, _json_list(older) or [])
+    if not names and older is None:
+        return fields, None
     entries = sorted((name, fields[name]) for name in names)
+    older_messages = (_json_list(older) or []) if older is not None else []
+    converted = _converted(older, older_messages)
+    messages = older_messages + [json.loads(text) for _, text in entries]
+    loaded = LoadedFlashes(converted + entries, older, messages, len(converted))
+    if not names:
+        return fields, loaded
     session = {key: text for key, text in fields.items() if not key.startswith(FLASH_FIELD_PREFIX)}
-    messages = (_json_list(older) or []) if older is not None else []
-    messages += [json.loads(text) for _, text in entries]
     session[FLASHES_KEY] = encode_json_value(messages)
-    return session, LoadedFlashes(entries, older, messages)
+    return session, loaded
+
+
+def _converted(older: str | None, messages: list[object]) -> list[tuple[str, str]]:
+    """The fields the messages of a ``_cs.flashes`` field written whole will have: named
+    alike by every request that converts that field (a tag of time zero, so before any
+    other message, then their place and a digest of the field), so two requests converting
+    it at once write the same fields, not two copies."""
+    if older is None or not messages:
+        return []
+    digest = hashlib.sha256(older.encode()).hexdigest()[:8]
+    return [
+        (f"{FLASH_FIELD_PREFIX}{0:016x}{number:08x}{digest}", encode_json_value(message))
+        for number, message in enumerate(messages)
+    ]
 
 
 def flash_fields(fields: dict[str, str], loaded: LoadedFlashes | None) -> None:
@@ -86,10 +105,10 @@ def flash_fields(fields: dict[str, str], loaded: LoadedFlashes | None) -> None:
     if loaded is not None and pairs == loaded.messages:
         if loaded.older is not None:
             fields[FLASHES_KEY] = loaded.older
-        fields.update(loaded.entries)
+        fields.update(loaded.entries[loaded.converted :])
         return
     entries = loaded.entries if loaded is not None else []
-    tag = f"{time.time_ns():016x}"
+    tag = f"{_tag_time(entries):016x}"
     salt = os.urandom(4).hex()
     position = 0  # in entries: a message can only keep a field after those already matched
     for number, pair in enumerate(pairs):
@@ -101,8 +120,24 @@ def flash_fields(fields: dict[str, str], loaded: LoadedFlashes | None) -> None:
                 position = index + 1
                 break
         else:
-            fields[f"{FLASH_FIELD_PREFIX}{tag}{number:04x}{salt}"] = pair_text
+            fields[f"{FLASH_FIELD_PREFIX}{tag}{number:08x}{salt}"] = pair_text
             position = len(entries)  # every later message a new field too, after this one
+
+
+def _tag_time(entries: list[tuple[str, str]]) -> int:
+    """The time for this save's new tags: now, in nanoseconds, or just after the newest tag
+    loaded when that is later (another server's clock ahead of this one's): a new message
+    always sorts after those already waiting."""
+    now = time.time_ns()
+    if entries:
+        start = len(FLASH_FIELD_PREFIX)
+        try:
+            newest = int(entries[-1][0][start : start + 16], 16)
+        except ValueError:  # a field not named by this module: no time to keep after
+            return now
+        if newest >= now:
+            return newest + 1
+    return now
 
 
 def _json_list(text: str) -> list[object] | None:

@@ -389,9 +389,9 @@ class StoreFlow:
         old_text = loaded.get(user_key) if user_key is not None else None
         old_user = user if old_text == user_text else user_of_field(old_text)  # decoded once
         if not fields:
-            if opened.flashes is not None and old_user is None:
-                # Its last messages shown: only the fields it read go, so a message another
-                # request flashed meanwhile stays, and the session with it.
+            if old_user is None:
+                # Only the fields it read go, so a message another request flashed meanwhile
+                # stays, and the session with it.
                 return await self._delete_fields(message, session_id, loaded, opened)
             await store.delete(session_id, old_user)
             self._delete_cookie(message)
@@ -452,14 +452,16 @@ class StoreFlow:
     async def _delete_fields(
         self, message: Message, session_id: str, loaded: Mapping[str, str], opened: StoreOpened
     ) -> str | None:
-        """Delete the loaded fields of an anonymous session left empty; its cookie too, unless
-        a field written meanwhile keeps the session. Return its ID if it is kept."""
+        """Delete the loaded fields of an anonymous session left empty, and its cookie once
+        that empties it: not if a field written meanwhile keeps the session, nor if it was
+        gone already (a concurrent login may have sent a new cookie). Return its ID if kept."""
         outcome = await self.store.update(
             session_id, {}, list(loaded), None, indexed_until=opened.indexed_until
         )
         if outcome is WriteOutcome.WRITTEN:
             return session_id
-        self._delete_cookie(message)  # emptied, or gone already
+        if outcome is WriteOutcome.EMPTIED:
+            self._delete_cookie(message)
         return None
 
     def _add_device(

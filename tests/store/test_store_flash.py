@@ -302,3 +302,46 @@ async def test_a_flashes_field_written_whole_is_neither_copied_nor_brought_back_
     )
 
     assert interleaved.shown_after == shown_after
+
+
+@pytest.mark.anyio
+async def test_an_anonymous_session_emptied_meanwhile_keeps_a_flash_written_first(
+    store_url: str,
+) -> None:
+    # The slow request read only the cart and clears it; "Saved" was flashed meanwhile.
+    interleaved = await interleave(
+        "clear", "flash", anonymous=True, carted=True, store_url=store_url
+    )
+
+    assert "set-cookie" not in interleaved.slow.headers
+    assert interleaved.shown_after == [["message", "Saved"]]
+
+
+@pytest.mark.anyio
+async def test_an_emptying_write_that_finds_the_session_moved_leaves_the_new_cookie_be(
+    store_url: str,
+) -> None:
+    # The slow request pops the last message while another signs in: the login moves the
+    # session to a new ID and sends its cookie; the pop finds the old ID gone and must not
+    # send a deletion that would log the visitor out.
+    interleaved = await interleave(
+        "pop", "login", flashed_first="First", anonymous=True, store_url=store_url,
+        user_key="user",
+    )  # fmt: skip
+
+    assert "set-cookie" not in interleaved.slow.headers
+    assert interleaved.session_after["user"] == "ada"
+
+
+@pytest.mark.anyio
+async def test_of_two_requests_converting_a_flashes_field_at_once_neither_copies_its_messages(
+    store_url: str, redis_client: redis.Redis
+) -> None:
+    def with_older_field(cookie: str) -> None:
+        redis_client.hset(session_key(id_in(cookie)), FLASHES_KEY, json.dumps([["info", "Older"]]))
+
+    interleaved = await interleave(
+        "flash", "flash", store_url=store_url, after_login=with_older_field
+    )
+
+    assert interleaved.shown_after == [["info", "Older"], ["message", "Saved"], ["message", "Slow"]]
