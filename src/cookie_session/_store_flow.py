@@ -230,8 +230,8 @@ class StoreFlow:
             ):
                 await self._end(session_id, fields)
                 return StoreOpened(make(), None, {}, True, ended=True)
-            session_data, flashes = session_fields(fields)
-            session = make(self._decode(session_data))
+            session_data, flashes = self._decode(fields)
+            session = make(session_data)
             session.session_id = session_id
             opened = StoreOpened(
                 session,
@@ -300,9 +300,13 @@ class StoreFlow:
             self.cookie.counters.store_errors += 1
             raise
 
-    def _decode(self, loaded: Mapping[str, str]) -> dict[str, Any]:
+    def _decode(self, loaded: dict[str, str]) -> tuple[dict[str, Any], LoadedFlashes | None]:
+        """The session's data from its loaded fields (the flash messages' put together as
+        one list), and the messages as loaded; a field that is not JSON makes the store
+        unavailable for this session, never an error of the application's."""
         try:
-            return {key: decode_json_value(value) for key, value in loaded.items()}
+            texts, flashes = session_fields(loaded)
+            return {key: decode_json_value(text) for key, text in texts.items()}, flashes
         except (ValueError, RecursionError):
             self.cookie.counters.store_errors += 1
             failure = "a stored session value is not JSON"

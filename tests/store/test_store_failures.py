@@ -30,6 +30,7 @@ from conftest import SECRET
 from cookie_session import RedisSessionStore, SessionConfig, SessionMiddleware, get_session
 from cookie_session import store as store_module
 from cookie_session._store_connection import RedisConnections
+from cookie_session._store_flashes import FLASH_FIELD_PREFIX
 from cookie_session._store_flow import UNAVAILABLE_BODY
 from cookie_session.exceptions import SessionStoreUnavailable
 from cookie_session.store import WriteOutcome
@@ -293,12 +294,13 @@ def test_error_reply_names_its_code_only(
     assert NOTE not in caplog.text
 
 
+@pytest.mark.parametrize("field", ["note", FLASH_FIELD_PREFIX + "0"], ids=["key", "flash"])
 def test_stored_value_that_is_not_json_is_unavailable(
-    store_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+    store_url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture, field: str
 ) -> None:
     app = store_app(store_url)
     cookie = started_session(app)
-    redis_client.hset(session_key(id_in(cookie)), "note", "{not json")
+    redis_client.hset(session_key(id_in(cookie)), field, "{not json")
 
     with caplog.at_level(logging.ERROR), TestClient(app) as client:
         assert_unavailable(client.get("/show", headers=with_cookie(cookie)))
